@@ -1,0 +1,255 @@
+"""The MQTT connection: paho-mqtt 2.x with last will, MQTT 5 with 3.1.1 fallback, TLS,
+reconnects, and a store of retained topics that is republished after every connect.
+
+A restarted broker without persistence has lost every retained message, so each
+retained publish is remembered here and sent again on (re)connect: status, devices,
+bridges, states, availability and discovery configs come back without the caller
+knowing a reconnect happened.
+
+paho's callbacks run on its network thread: handlers registered here must only hand
+work to a queue, never block.
+"""
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from nuki2mqtt.config import MqttConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+#: CONNACK reason for a broker that does not speak MQTT 5 (0x84; 3.1.1 brokers answer 1, which paho maps here).
+_UNSUPPORTED_PROTOCOL = 132
+
+
+@dataclass(frozen=True)
+class Message:
+    """An incoming message, decoupled from paho so handlers are easy to test."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    received_at: float  # time.monotonic()
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
+    expiry_interval: int | None = None  # MQTT 5 message expiry left when delivered, seconds
+
+
+MessageHandler = Callable[[Message], None]
+
+
+class MqttConnection:
+    """One broker connection shared by the whole gateway; thread-safe publishing."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        clock: Callable[[], float],
+        on_connected: Callable[[], None] | None = None,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._on_connected = on_connected
+        self._subscriptions: dict[str, MessageHandler] = {}
+        self._retained: dict[str, bytes] = {}
+        self._lock = threading.RLock()
+        self._connected = threading.Event()
+        self._protocol = paho.MQTTv5 if config.protocol == "5" else paho.MQTTv311
+        self._stopping = False
+        self._client = self._make_client()
+
+    @property
+    def base_topic(self) -> str:
+        return self._config.base_topic
+
+    @property
+    def status_topic(self) -> str:
+        return f"{self._config.base_topic}/status"
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def is_mqtt5(self) -> bool:
+        return self._protocol == paho.MQTTv5
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        """Connects in the background; paho keeps reconnecting with backoff until stop()."""
+        self._client.connect_async(self._config.host, self._config.port, keepalive=self._config.keepalive)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Publishes ``offline`` (the will is only sent on an unclean loss) and disconnects."""
+        self._stopping = True
+        if self._connected.is_set():
+            info = self._client.publish(self.status_topic, "offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=3)
+            except (RuntimeError, ValueError):
+                pass
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    # ---------------------------------------------------------------- pub/sub
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
+        """Registers ``handler`` and subscribes now if connected (and again after each connect)."""
+        with self._lock:
+            self._subscriptions[topic_filter] = handler
+        if self._connected.is_set():
+            self._subscribe_one(topic_filter)
+
+    def publish(
+        self,
+        topic: str,
+        payload: str | bytes,
+        *,
+        retain: bool = False,
+        qos: int = 1,
+        correlation_data: bytes | None = None,
+    ) -> None:
+        """Publishes; retained payloads are remembered and republished after a reconnect."""
+        data = payload.encode() if isinstance(payload, str) else payload
+        if retain:
+            with self._lock:
+                if data:
+                    self._retained[topic] = data
+                else:
+                    self._retained.pop(topic, None)
+        properties = None
+        if correlation_data is not None and self.is_mqtt5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.CorrelationData = correlation_data
+        self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+
+    def retained(self, topic: str) -> bytes | None:
+        with self._lock:
+            return self._retained.get(topic)
+
+    def retained_topics(self) -> list[str]:
+        with self._lock:
+            return list(self._retained)
+
+    # ---------------------------------------------------------------- paho plumbing
+    def _make_client(self) -> paho.Client:
+        cfg = self._config
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            protocol=self._protocol,
+            reconnect_on_failure=True,
+        )
+        if cfg.username:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls is not None:
+            client.tls_set(
+                ca_certs=cfg.tls.ca_certs,
+                certfile=cfg.tls.certfile,
+                keyfile=cfg.tls.keyfile,
+                cert_reqs=ssl.CERT_NONE if cfg.tls.insecure else ssl.CERT_REQUIRED,
+            )
+            client.tls_insecure_set(cfg.tls.insecure)
+        client.will_set(self.status_topic, "offline", qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(200)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_message
+        client.enable_logger(logging.getLogger("nuki2mqtt.paho"))
+        return client
+
+    def _handle_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            if reason.value == _UNSUPPORTED_PROTOCOL and self._protocol == paho.MQTTv5:
+                _LOGGER.warning("broker refused MQTT 5, falling back to MQTT 3.1.1")
+                self._fall_back_to_311()
+                return
+            _LOGGER.error("MQTT broker %s:%d refused the connection: %s",
+                          self._config.host, self._config.port, reason)
+            return
+        _LOGGER.info("connected to MQTT broker %s:%d (MQTT %s)", self._config.host, self._config.port,
+                     "5" if self.is_mqtt5 else "3.1.1")
+        self._connected.set()
+        with self._lock:
+            filters = list(self._subscriptions)
+            retained = list(self._retained.items())
+        for topic_filter in filters:
+            self._subscribe_one(topic_filter)
+        client.publish(self.status_topic, "online", qos=1, retain=True)
+        for topic, data in retained:
+            client.publish(topic, data, qos=1, retain=True)
+        if self._on_connected:
+            self._on_connected()
+
+    def _fall_back_to_311(self) -> None:
+        """paho fixes the protocol per client object, so a new one takes over (off paho's thread)."""
+        old = self._client
+        self._protocol = paho.MQTTv311
+
+        def swap() -> None:
+            old.disconnect()
+            old.loop_stop()
+            if self._stopping:
+                return
+            self._client = self._make_client()
+            self.start()
+
+        threading.Thread(target=swap, name="mqtt-fallback", daemon=True).start()
+
+    def _handle_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
+    ) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was and not self._stopping:
+            _LOGGER.warning("lost the MQTT connection (%s); reconnecting", reason)
+
+    def _subscribe_one(self, topic_filter: str) -> None:
+        if self.is_mqtt5:
+            # retain-as-published: a retained command is recognisable even when it arrives live.
+            options = SubscribeOptions(qos=1, retainAsPublished=True)
+            self._client.subscribe(topic_filter, options=options)
+        else:
+            self._client.subscribe(topic_filter, qos=1)
+
+    def _handle_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        props = getattr(msg, "properties", None)
+        message = Message(
+            topic=msg.topic,
+            payload=bytes(msg.payload),
+            retain=bool(msg.retain),
+            received_at=self._clock(),
+            response_topic=getattr(props, "ResponseTopic", None) if props else None,
+            correlation_data=getattr(props, "CorrelationData", None) if props else None,
+            expiry_interval=getattr(props, "MessageExpiryInterval", None) if props else None,
+        )
+        with self._lock:
+            handlers = [h for f, h in self._subscriptions.items() if paho.topic_matches_sub(f, msg.topic)]
+        for handler in handlers:
+            try:
+                handler(message)
+            except Exception:  # noqa: BLE001 - a handler bug must not kill paho's thread
+                _LOGGER.exception("error handling MQTT message on %s", msg.topic)
+
+    def publish_response(self, topic: str, payload: str, correlation_data: bytes | None) -> None:
+        """A reply on an MQTT 5 response topic, echoing the request's correlation data."""
+        self.publish(topic, payload, qos=1, correlation_data=correlation_data)

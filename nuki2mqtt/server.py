@@ -1,0 +1,125 @@
+"""The gateway's HTTP listener: bridge callbacks, Web API webhooks and /health.
+
+Callbacks are answered at once and handed on after the answer: a bridge waits for
+each callback before sending the next (and before calling the other URLs), so a slow
+answer here would delay every client of the bridge.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Protocol
+
+from nuki2mqtt.network import normalize_address
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_BODY = 16384
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+    after: Callable[[], None] | None = None  # work to do once the answer is sent
+
+
+class ListenerApi(Protocol):
+    """What the listener asks the gateway; every method must return quickly."""
+
+    def handle_callback(self, bridge_id: str, client_ip: str, body: bytes) -> Reply: ...
+    def handle_webhook(self, headers: dict[str, str], body: bytes) -> Reply: ...
+    def health(self) -> tuple[int, dict[str, Any]]: ...
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: ListenerApi) -> None:
+        self.api = api
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+        _LOGGER.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path.split("?", 1)[0] != "/health":
+            self._send(Reply(HTTPStatus.NOT_FOUND, {"error": "not found"}))
+            return
+        status, body = self.server.api.health()
+        self._send(Reply(status, body))
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        path = self.path.split("?", 1)[0]
+        body = self._read_body()
+        if body is None:
+            return
+        api = self.server.api
+        if path.startswith("/callback/") and path.count("/") == 2:
+            reply = api.handle_callback(path[len("/callback/"):], normalize_address(self.client_address[0]), body)
+        elif path == "/webhook/nuki-web":
+            reply = api.handle_webhook({k.lower(): v for k, v in self.headers.items()}, body)
+        else:
+            reply = Reply(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {path}"})
+        self._send(reply)
+        if reply.after:
+            try:
+                reply.after()
+            except Exception:  # noqa: BLE001 - the answer is out; log and keep serving
+                _LOGGER.exception("error handling %s", path)
+
+    def _read_body(self) -> bytes | None:
+        length_header = self.headers.get("Content-Length")
+        try:
+            length = int(length_header) if length_header is not None else 0
+        except ValueError:
+            self._send(Reply(HTTPStatus.BAD_REQUEST, {"error": "invalid Content-Length"}))
+            return None
+        if length > MAX_BODY:
+            self.close_connection = True
+            self._send(Reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body larger than {MAX_BODY} bytes"}))
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, reply: Reply) -> None:
+        data = json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+class HttpListener:
+    """Runs the server on its own thread; ``port`` is known after start (0 picks a free one)."""
+
+    def __init__(self, host: str, port: int, api: ListenerApi) -> None:
+        self._server = _Server((host, port), api)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http-listener", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
