@@ -1,14 +1,63 @@
-"""`nuki2mqtt run` (placeholder until its issue lands)."""
+"""``nuki2mqtt run``: the gateway, until SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+
+from nuki2mqtt.cli import EXIT_OK, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="(not yet available)")
+    p = sub.add_parser("run", help="run the gateway", description="Run the gateway until SIGINT or SIGTERM.")
+    p.add_argument("-c", "--config", metavar="PATH",
+                   help="configuration file (default: $NUKI2MQTT_CONFIG, else ./config.yaml)")
     p.set_defaults(func=_run)
 
 
+def config_secrets(config: "object") -> list[str | None]:
+    """Every secret in a configuration, for the log filter."""
+    cfg = config  # typed loosely: only attributes are read
+    secrets: list[str | None] = [cfg.mqtt.password]  # type: ignore[attr-defined]
+    secrets += [b.token for b in cfg.bridges]  # type: ignore[attr-defined]
+    web = cfg.web  # type: ignore[attr-defined]
+    if web is not None:
+        secrets.append(web.api_token)
+        if web.oauth is not None:
+            secrets += [web.oauth.client_secret, web.oauth.refresh_token]
+        if web.webhook is not None:
+            secrets.append(web.webhook.secret)
+    return secrets
+
+
+def wait_for_signal() -> None:
+    """Blocks until SIGINT or SIGTERM (docker stop)."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop.wait(1.0):
+        pass
+
+
 def _run(args: argparse.Namespace) -> int:
-    print("nuki2mqtt run: not implemented yet")
-    return 1
+    from nuki2mqtt.config import ConfigError, load_config, resolve_config_path
+    from nuki2mqtt.gateway import Gateway
+    from nuki2mqtt.logs import setup_logging
+
+    path = resolve_config_path(args.config)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        raise UsageError(f"invalid configuration {path}:\n" + str(exc)) from None
+    setup_logging(config.log_level, config_secrets(config), debug=args.debug)
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        wait_for_signal()
+    finally:
+        gateway.stop()
+    return EXIT_OK
