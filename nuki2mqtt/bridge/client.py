@@ -60,8 +60,37 @@ REBOOT = "/reboot"
 FACTORY_RESET = "/factoryReset"
 
 
+#: urllib3 loggers that put request URLs (and so the token) into their DEBUG/WARNING lines.
+URLLIB3_LOGGERS: tuple[str, ...] = (
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.util.retry",
+)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a log record's message through :func:`redact_url` before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_url(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Make urllib3's own log lines token-free (it logs every URL at DEBUG). Idempotent."""
+    for name in URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
 def new_session() -> requests.Session:
     """A keep-alive session whose adapter never retries (the caller decides about retries)."""
+    install_log_redaction()
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=4)
     session.mount("http://", adapter)
@@ -142,6 +171,7 @@ class BridgeClient:
         self.token_mode = TokenMode(token_mode)
         self.timeout = timeout
         self.action_timeout = action_timeout
+        install_log_redaction()
         self._owns_session = session is None
         self._session = session if session is not None else new_session()
 
