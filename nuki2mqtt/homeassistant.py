@@ -405,10 +405,11 @@ class _Context:
         **fields: Any,
     ) -> tuple[str, dict[str, Any]]:
         """(discovery topic, payload) of one entity; ``state``/``command`` add the device topics."""
+        object_id = self.slug if name is None else f"{self.slug}_{key}"
         payload: dict[str, Any] = {
             "name": name,
             "unique_id": f"{self.node}_{key}",
-            "default_entity_id": f"{component}.{self.slug if name is None else f'{self.slug}_{key}'}",
+            "default_entity_id": f"{component}.{object_id}",
             "device": _copy(self.device),
             "origin": origin(),
             "availability": [{"topic": topic} for topic in self.availability],
