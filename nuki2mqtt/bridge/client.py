@@ -11,13 +11,15 @@ from __future__ import annotations
 import errno
 import http.client
 import logging
+import threading
 import time
+from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from nuki2mqtt.bridge.auth import REDACTED, redact_url, token_params
+from nuki2mqtt.bridge.auth import REDACTED, format_ts, random_rnr, redact_url, token_params
 from nuki2mqtt.bridge.errors import (
     ERROR_BY_STATUS,
     BadRequestError,
@@ -39,6 +41,7 @@ from nuki2mqtt.const import DEFAULT_BRIDGE_PORT, TokenMode
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _MAX_DETAIL = 200
+_RNR_VALUES = 1 << 16
 
 #: Bridge endpoints (paths as the firmware spells them).
 AUTH = "/auth"
@@ -174,6 +177,9 @@ class BridgeClient:
         install_log_redaction()
         self._owns_session = session is None
         self._session = session if session is not None else new_session()
+        self._rnr_lock = threading.Lock()
+        self._rnr_ts = ""
+        self._rnr_used: set[int] = set()
 
     def __repr__(self) -> str:
         return f"BridgeClient(host={self.host!r}, port={self.port}, token_mode={self.token_mode.value!r})"
@@ -200,6 +206,26 @@ class BridgeClient:
 
     # -- transport ---------------------------------------------------------------
 
+    def _token_query(self) -> dict[str, str]:
+        """Fresh token parameters; never the same (ts, rnr) twice from this client.
+
+        The bridge refuses a repeated hashed/encrypted token with 401, and random numbers
+        alone repeat within one second once in a while under load.
+        """
+        assert self._token is not None
+        if self.token_mode is TokenMode.PLAIN:
+            return token_params(self._token, self.token_mode)
+        now = _utcnow()
+        ts = format_ts(now)
+        with self._rnr_lock:
+            if ts != self._rnr_ts or len(self._rnr_used) >= _RNR_VALUES:
+                self._rnr_ts, self._rnr_used = ts, set()
+            rnr = random_rnr()
+            while rnr in self._rnr_used:
+                rnr = random_rnr()
+            self._rnr_used.add(rnr)
+        return token_params(self._token, self.token_mode, now=now, rnr=rnr)
+
     def _get(
         self,
         endpoint: str,
@@ -211,7 +237,7 @@ class BridgeClient:
         """One GET with fresh token parameters; returns only a 2xx answer."""
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         if authenticate and self._token:
-            query.update(token_params(self._token, self.token_mode))
+            query.update(self._token_query())
         read_timeout = self.timeout if timeout is None else timeout
         request = self._session.prepare_request(requests.Request("GET", self.base_url + endpoint, params=query))
         safe_url = redact_url(request.url or endpoint)
@@ -355,6 +381,10 @@ class BridgeClient:
 
 def _device(nuki_id: int, device_type: int) -> dict[str, int]:
     return {"nukiId": int(nuki_id), "deviceType": int(device_type)}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _ms_since(started: float) -> float:

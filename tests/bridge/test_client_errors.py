@@ -1,16 +1,20 @@
 """BridgeClient against a canned real HTTP server: error mapping, secrecy, timeouts, wire behaviour."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import time
 import traceback
+from datetime import datetime, timezone
 
 import pytest
 import requests
+from nacl.secret import SecretBox
 
 from nuki2mqtt.bridge import BridgeClient
+from nuki2mqtt.bridge import client as client_module
 from nuki2mqtt.bridge.errors import (
     ERROR_BY_STATUS,
     BadRequestError,
@@ -336,3 +340,28 @@ def test_no_response_endpoints_still_map_errors(canned: CannedServer) -> None:
 def test_base_url() -> None:
     assert BridgeClient("192.168.1.50").base_url == "http://192.168.1.50:8080"
     assert BridgeClient("::1", 8081).base_url == "http://[::1]:8081"
+
+
+@pytest.mark.parametrize("mode", [TokenMode.HASHED, TokenMode.ENCRYPTED])
+def test_rnr_never_repeats_within_one_second(
+    canned: CannedServer, monkeypatch: pytest.MonkeyPatch, mode: TokenMode
+) -> None:
+    """A repeated (ts, rnr) is a replay to the bridge; the client must draw again."""
+    frozen = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    draws = iter([7, 7, 7, 9, 7, 11])
+    monkeypatch.setattr(client_module, "_utcnow", lambda: frozen)
+    monkeypatch.setattr(client_module, "random_rnr", lambda: next(draws))
+    canned.reply("/list", Reply(200, b"[]"))
+    with client_for(canned, mode) as client:
+        for _ in range(3):
+            client.list()
+    if mode is TokenMode.HASHED:
+        assert [seen.query["rnr"] for seen in canned.requests] == ["7", "9", "11"]
+        assert {seen.query["ts"] for seen in canned.requests} == {"2024-05-01T12:00:00Z"}
+    else:
+        box = SecretBox(hashlib.sha256(TOKEN.encode()).digest())
+        plain = [
+            box.decrypt(bytes.fromhex(seen.query["ctoken"]), bytes.fromhex(seen.query["nonce"])).decode()
+            for seen in canned.requests
+        ]
+        assert plain == ["2024-05-01T12:00:00Z,7", "2024-05-01T12:00:00Z,9", "2024-05-01T12:00:00Z,11"]
