@@ -27,6 +27,7 @@ from nuki2mqtt.bridge.models import BridgeInfo, CallbackEvent, DeviceEntry, Devi
 from nuki2mqtt.commands import ParsedCommand, RejectedCommand, parse_command
 from nuki2mqtt.config import BridgeConfig, Config
 from nuki2mqtt.const import BridgeType, DeviceType, format_device_id
+from nuki2mqtt.ha_sync import HomeAssistantSync
 from nuki2mqtt.mqtt import Message, MqttConnection
 from nuki2mqtt.network import local_address_for, resolve_addresses
 from nuki2mqtt.server import HttpListener, Reply
@@ -84,6 +85,7 @@ class BridgeHandle:
     addresses: frozenset[str] = frozenset()
     info: BridgeInfo | None = None
     device_ids: set[str] = field(default_factory=set)
+    listed: bool = False  # /list has been read at least once since start
 
     @property
     def id(self) -> str | None:
@@ -150,6 +152,7 @@ class Gateway:
             self.bridges.append(BridgeHandle(cfg, worker))
         self._handle_by_worker = {id(b.worker): b for b in self.bridges}
         self.requests = RequestHandler(self)
+        self.ha = HomeAssistantSync(config.homeassistant, self.mqtt, self._post)
 
     # ================================================================ lifecycle
     def start(self) -> None:
@@ -159,6 +162,9 @@ class Gateway:
         self.listener.start()
         self.mqtt.subscribe(f"{self.base}/+/set", self._on_set_message)
         self.mqtt.subscribe(f"{self.base}/request/+", self.requests.on_message)
+        self.ha.start()
+        if not self.ha.enabled or not self.bridges:
+            self._post(self.ha.sweep)
         self._publish_devices()
         self._publish_bridges()
         self.mqtt.start()
@@ -268,7 +274,14 @@ class Gateway:
         handle.device_ids = seen
         if devices_changed:
             self._publish_devices()
+        for device_id in sorted(seen):
+            device = self._devices[device_id]
+            self.ha.update_device(device.entry(), device.state)
         self._publish_bridges()
+        if not handle.listed:
+            handle.listed = True
+            if all(b.listed for b in self.bridges):
+                self.ha.sweep()
 
     def _add_device(self, handle: BridgeHandle, entry: DeviceEntry) -> Device:
         device_id = format_device_id(entry.nuki_id)
@@ -297,6 +310,7 @@ class Gateway:
         self._by_topic.pop(device.topic, None)
         for suffix in ("state", "availability"):
             self.mqtt.publish(f"{self.base}/{device.topic}/{suffix}", b"", retain=True)
+        self.ha.remove_device(device.id)
 
     def _apply_reading(self, device: Device, reading: DeviceState, source: str) -> None:
         previous = device.state or states.empty_state(device.id, device.nuki_id, device.device_type, device.name)
@@ -340,6 +354,7 @@ class Gateway:
                 self.mqtt.publish(f"{self.base}/bridge_{bridge.id}/state", _json(entry), retain=True)
                 self.mqtt.publish(f"{self.base}/bridge_{bridge.id}/availability",
                                   "online" if entry["reachable"] else "offline", retain=True)
+                self.ha.update_bridge(entry)
 
     # ================================================================ commands (paho thread)
     def _on_set_message(self, msg: Message) -> None:
@@ -442,6 +457,7 @@ class Gateway:
             return
         self._apply_reading(device, event.state, "callback")
         self._set_available(device, True)
+        self.ha.update_device(device.entry(), device.state)
 
     def handle_webhook(self, headers: dict[str, str], body: bytes) -> Reply:
         return Reply(HTTPStatus.NOT_FOUND, {"error": "the Nuki Web API is not configured"})

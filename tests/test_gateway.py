@@ -1,0 +1,367 @@
+"""The gateway end to end: a real broker, the bridge simulator over HTTP, the gateway."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from nuki2mqtt.const import DoorSensorState, LockState
+
+FRONT = "1A2B3C4D"  # Smart Lock 3.0 Pro, door sensor, keypad
+BACK = "2B3C4D5E"  # Smart Lock 2.0
+OPENER = "3C4D5E6F"
+FRONT_ID = 0x1A2B3C4D
+OPENER_ID = 0x3C4D5E6F
+
+
+def lock_actions(sim: Any) -> list[Any]:
+    return [r for r in sim.requests if r.path == "/lockAction"]
+
+
+@pytest.fixture
+def running(simulator: Any, make_gateway: Any, recorder: Any, base_topic: str) -> Any:
+    recorder.subscribe(f"{base_topic}/#")
+    gateway = make_gateway(simulator)
+    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: s["state"] == "locked")
+    recorder.wait_for(f"{base_topic}/{FRONT}/availability", lambda m: m.text == "online")
+    return gateway
+
+
+# ------------------------------------------------------------------ start-up
+def test_startup_publishes_everything(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    assert recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "online").retain
+    devices = recorder.wait_json(f"{base_topic}/devices", lambda d: len(d) == 3)
+    assert {d["id"] for d in devices} == {FRONT, BACK, OPENER}
+    front = next(d for d in devices if d["id"] == FRONT)
+    assert front == {**front, "nuki_id": FRONT_ID, "device_type": "smartlock3", "name": "Front door",
+                     "topic": FRONT, "via": "bridge"}
+    bridges = recorder.wait_json(f"{base_topic}/bridges", lambda b: b and b[0]["id"] is not None)
+    assert bridges[0]["host"] == simulator.host and bridges[0]["port"] == simulator.port
+    assert bridges[0]["bridge_type"] == "hardware" and bridges[0]["reachable"] is True
+    assert bridges[0]["firmware"] and bridges[0]["last_seen"].endswith("+00:00")
+    state = recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+    assert state["source"] == "poll"
+    assert state["door_sensor"] == "door_closed" and state["battery_charge"] == 85
+    assert state["keypad_battery_critical"] is False
+    opener = recorder.wait_json(f"{base_topic}/{OPENER}/state", lambda s: True)
+    assert opener["device_type"] == "opener" and opener["state"] == "online" and opener["ring_action"] is False
+    back = recorder.wait_json(f"{base_topic}/{BACK}/state", lambda s: True)
+    assert back["door_sensor"] is None
+    for device in (FRONT, BACK, OPENER):
+        m = recorder.wait_for(f"{base_topic}/{device}/availability")
+        assert m.text == "online" and m.retain
+    # start-up reads /info and /list, never /lockState
+    assert {"/info", "/list"} <= {r.path for r in simulator.requests}
+    assert "/lockState" not in {r.path for r in simulator.requests}
+
+
+def test_configured_topic_and_name(simulator: Any, make_gateway: Any, recorder: Any, base_topic: str) -> None:
+    recorder.subscribe(f"{base_topic}/#")
+    make_gateway(simulator, devices={FRONT.lower(): {"topic": "front_door", "name": "Haustür"}})
+    state = recorder.wait_json(f"{base_topic}/front_door/state", lambda s: True)
+    assert state["name"] == "Haustür" and state["id"] == FRONT
+    recorder.publish(f"{base_topic}/front_door/set", "unlock")
+    result = recorder.wait_json(f"{base_topic}/front_door/result", lambda r: True)
+    assert result["status"] == "ok"
+
+
+# ------------------------------------------------------------------ commands
+def test_unlock_goes_through_lock_action_and_state_follows(running: Any, recorder: Any, base_topic: str,
+                                                           simulator: Any) -> None:
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
+    result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
+    assert result["status"] == "ok" and result["action"] == "unlock" and result["error"] is None
+    assert result["attempts"] == 1 and result["id"] is None and result["duration_ms"] >= 0
+    request = lock_actions(simulator)[-1]
+    assert request.params["nukiId"] == str(FRONT_ID) and request.params["deviceType"] == "4"
+    assert request.params["action"] == "1"
+    assert not [r for r in simulator.requests if r.path in ("/lock", "/unlock")]
+    state = recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: s["state"] == "unlocked")
+    assert state["source"] == "callback"
+    # the transitional state was published on the way
+    assert any(m.json["state"] == "unlocking" for m in recorder.messages(f"{base_topic}/{FRONT}/state"))
+
+
+def test_json_command_and_mqtt5_response_topic(running: Any, recorder: Any, base_topic: str) -> None:
+    recorder.subscribe(f"{base_topic}/replies/#")
+    recorder.publish(f"{base_topic}/{FRONT}/set", json.dumps({"action": "lock", "id": "corr-7"}),
+                     response_topic=f"{base_topic}/replies/1", correlation_data=b"\x01\x02")
+    result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: r["id"] == "corr-7")
+    assert result["status"] == "ok" and result["action"] == "lock"
+    reply = recorder.wait_for(f"{base_topic}/replies/1")
+    assert reply.json == result and reply.correlation_data == b"\x01\x02"
+
+
+@pytest.mark.parametrize(("device", "payload", "action", "code"), [
+    (FRONT, "OPEN", "unlatch", "3"),
+    (FRONT, "2", "lock", "2"),
+    (OPENER, "UNLOCK", "activate_rto", "1"),
+    (OPENER, "activate_continuous_mode", "activate_continuous_mode", "4"),
+])
+def test_payload_forms_resolve(running: Any, recorder: Any, base_topic: str, simulator: Any, device: str,
+                               payload: str, action: str, code: str) -> None:
+    recorder.publish(f"{base_topic}/{device}/set", payload)
+    result = recorder.wait_json(f"{base_topic}/{device}/result", lambda r: True)
+    assert result["action"] == action and result["status"] == "ok"
+    assert lock_actions(simulator)[-1].params["action"] == code
+
+
+@pytest.mark.parametrize(("device", "payload", "fragment"), [
+    (FRONT, "activate_rto", "not valid for a lock"),
+    (OPENER, "unlatch", "not valid for an opener"),
+    (FRONT, "{broken", "invalid JSON"),
+    (FRONT, "", "empty payload"),
+    ("nope", "lock", "unknown device"),
+])
+def test_bad_commands_are_rejected_and_never_sent(running: Any, recorder: Any, base_topic: str, simulator: Any,
+                                                  device: str, payload: str, fragment: str) -> None:
+    before = len(lock_actions(simulator))
+    recorder.publish(f"{base_topic}/{device}/set", payload)
+    result = recorder.wait_json(f"{base_topic}/{device}/result", lambda r: True)
+    assert result["status"] == "rejected" and fragment in result["error"]
+    assert result["action"] == payload
+    # the gateway keeps serving
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
+    recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: r["action"] == "unlock" and r["status"] == "ok")
+    assert len(lock_actions(simulator)) == before + 1
+
+
+def test_retained_command_is_never_executed(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    before = len(lock_actions(simulator))
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlatch", retain=True)
+    result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
+    assert result["status"] == "rejected" and "retained" in result["error"]
+    time.sleep(0.3)
+    assert len(lock_actions(simulator)) == before
+    recorder.publish(f"{base_topic}/{FRONT}/set", b"", retain=True)  # clean up the broker
+
+
+def test_retained_command_present_at_start_is_never_executed(simulator: Any, make_gateway: Any, recorder: Any,
+                                                             base_topic: str) -> None:
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlock", retain=True)
+    recorder.subscribe(f"{base_topic}/#")
+    make_gateway(simulator)
+    result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
+    assert result["status"] == "rejected"
+    time.sleep(0.3)
+    assert not lock_actions(simulator)
+    recorder.publish(f"{base_topic}/{FRONT}/set", b"", retain=True)
+
+
+def test_expired_command_is_never_sent(simulator: Any, make_gateway: Any, recorder: Any, base_topic: str) -> None:
+    recorder.subscribe(f"{base_topic}/#")
+    make_gateway(simulator, commands={"ttl": 0.5})
+    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+    simulator.set_action_duration(0.6)  # the first waiting /lockAction outlives the 0.5 s TTL
+    for _ in range(3):
+        recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
+    results = [recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True, timeout=10)]
+    deadline = time.monotonic() + 10
+    while len(recorder.messages(f"{base_topic}/{FRONT}/result")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    results = [m.json for m in recorder.messages(f"{base_topic}/{FRONT}/result")]
+    assert [r["status"] for r in results] == ["ok", "expired", "expired"]
+    assert results[1]["attempts"] == 0
+    assert len(lock_actions(simulator)) == 1
+
+
+def test_mqtt5_message_expiry_shortens_the_ttl(simulator: Any, make_gateway: Any, recorder: Any,
+                                               base_topic: str) -> None:
+    recorder.subscribe(f"{base_topic}/#")
+    make_gateway(simulator)
+    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+    simulator.set_action_duration(1.5)  # the unlock outlives the lock's 1 s message expiry
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
+    recorder.publish(f"{base_topic}/{FRONT}/set", "lock", expiry=1)
+    deadline = time.monotonic() + 10
+    while len(recorder.messages(f"{base_topic}/{FRONT}/result")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    statuses = {m.json["action"]: m.json["status"] for m in recorder.messages(f"{base_topic}/{FRONT}/result")}
+    assert statuses == {"unlock": "ok", "lock": "expired"}
+
+
+def test_door_opening_action_is_never_retried(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    before = len(lock_actions(simulator))
+    simulator.inject_errors(status=503, count=1)
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlatch")
+    result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
+    assert result["status"] == "error" and result["attempts"] == 1 and "not retried" in result["error"]
+    time.sleep(0.6)
+    assert len(lock_actions(simulator)) == before + 1
+
+
+def test_other_actions_are_retried_on_503(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    simulator.inject_errors(status=503, count=2)
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
+    result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
+    assert result["status"] == "ok" and result["attempts"] == 3
+
+
+def test_retries_stop_after_three_attempts(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    simulator.inject_errors(status=503, count=10)
+    recorder.publish(f"{base_topic}/{BACK}/set", "lock")
+    result = recorder.wait_json(f"{base_topic}/{BACK}/result", lambda r: True)
+    assert result["status"] == "error" and result["attempts"] == 3 and "503" in result["error"]
+
+
+def test_503_storm_does_not_stop_the_gateway(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    simulator.inject_errors(status=503, count=30)
+    for _ in range(10):
+        recorder.publish(f"{base_topic}/{BACK}/set", "lock")
+    deadline = time.monotonic() + 20
+    while len(recorder.messages(f"{base_topic}/{BACK}/result")) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(recorder.messages(f"{base_topic}/{BACK}/result")) == 10  # exactly one result each
+    simulator.inject_errors(status=503, count=0)
+    mark = recorder.mark()
+    recorder.publish(f"{base_topic}/{BACK}/set", "unlock")
+    recorder.wait_for(f"{base_topic}/{BACK}/result", lambda m: m.json["status"] == "ok", after=mark)
+
+
+def test_commands_keep_arrival_order(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    before = len(lock_actions(simulator))
+    sequence = ["unlock", "lock", "unlock", "lock", "unlock"]
+    for action in sequence:
+        recorder.publish(f"{base_topic}/{BACK}/set", action)
+    deadline = time.monotonic() + 10
+    while len(recorder.messages(f"{base_topic}/{BACK}/result")) < len(sequence) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = [r.params["action"] for r in lock_actions(simulator)[before:]]
+    assert sent == ["1", "2", "1", "2", "1"]
+    assert simulator.busy_rejections == 0
+
+
+# ------------------------------------------------------------------ callbacks and state
+def test_callback_registered_with_bridge_id_path(running: Any, simulator: Any) -> None:
+    bridge_id = running.bridges[0].id
+    urls = simulator.callback_urls
+    assert len(urls) == 1 and urls[0].endswith(f"/callback/{bridge_id}")
+    assert urls[0].startswith("http://127.0.0.1:")
+
+
+def test_external_change_arrives_by_callback(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    simulator.set_door_sensor(FRONT_ID, DoorSensorState.DOOR_OPENED)
+    state = recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: s["door_sensor"] == "door_opened")
+    assert state["door_sensor_id"] == 3 and state["source"] == "callback"
+    simulator.set_battery(FRONT_ID, charge=20, critical=True)
+    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: s["battery_critical"] and s["battery_charge"] == 20)
+
+
+def test_only_real_changes_are_republished(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    mark = recorder.mark()
+    simulator.set_lock_state(FRONT_ID, LockState.LOCKED)  # the state it already has
+    simulator.set_lock_state(FRONT_ID, LockState.UNLOCKED)
+    recorder.wait_for(f"{base_topic}/{FRONT}/state", lambda m: m.json["state"] == "unlocked", after=mark)
+    states = [m for m in recorder.messages(f"{base_topic}/{FRONT}/state")[-5:] if m.at >= 0]
+    published = [m.json["state"] for m in recorder.messages(f"{base_topic}/{FRONT}/state")]
+    assert published.count("locked") == 1  # the start-up one only
+
+
+def test_opener_ring_is_an_event(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    simulator.ring(OPENER_ID)
+    event = recorder.wait_for(f"{base_topic}/{OPENER}/event")
+    assert event.json["event_type"] == "ring" and not event.retain
+    recorder.wait_json(f"{base_topic}/{OPENER}/state", lambda s: s["ring_action"] is True)
+
+
+def test_callback_endpoint_validation(running: Any, simulator: Any) -> None:
+    port = running.listener.port
+    bridge_id = running.bridges[0].id
+    url = f"http://127.0.0.1:{port}/callback/{bridge_id}"
+    assert requests.post(url, data=b"{not json", timeout=5).status_code == 400
+    assert requests.post(url, json={"state": 1}, timeout=5).status_code == 400
+    assert requests.post(url, data=b"x" * 20000, timeout=5).status_code == 413
+    assert requests.post(f"http://127.0.0.1:{port}/callback/999", json={"nukiId": 1}, timeout=5).status_code == 404
+    # from another local address than the bridge's
+    session = requests.Session()
+    from requests.adapters import HTTPAdapter
+
+    class SourceAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["source_address"] = ("127.0.0.2", 0)
+            super().init_poolmanager(*args, **kwargs)
+
+    session.mount("http://", SourceAdapter())
+    assert session.post(url, json={"nukiId": FRONT_ID, "state": 3}, timeout=5).status_code == 403
+    assert requests.post(url, json={"nukiId": FRONT_ID, "deviceType": 4, "state": 1}, timeout=5).status_code == 200
+
+
+def test_health(running: Any, simulator: Any) -> None:
+    health = requests.get(f"http://127.0.0.1:{running.listener.port}/health", timeout=5)
+    assert health.status_code == 200
+    body = health.json()
+    assert body["status"] == "ok" and body["mqtt"] == "connected"
+    assert body["bridges"][running.bridges[0].id]["reachable"] is True
+
+
+# ------------------------------------------------------------------ availability
+def test_bridge_down_and_back(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    simulator.go_down()
+    recorder.publish(f"{base_topic}/request/refresh", "{}")
+    recorder.wait_for(f"{base_topic}/{FRONT}/availability", lambda m: m.text == "offline", timeout=8)
+    health = requests.get(f"http://127.0.0.1:{running.listener.port}/health", timeout=5)
+    assert health.status_code == 200 and health.json()["status"] == "degraded"
+    bridges = recorder.wait_json(f"{base_topic}/bridges", lambda b: b[0]["reachable"] is False)
+    assert bridges[0]["reachable"] is False
+    simulator.come_back()
+    recorder.wait_for(f"{base_topic}/{FRONT}/availability", lambda m: m.text == "online", after=recorder.mark() - 50,
+                      timeout=10)
+    recorder.wait_json(f"{base_topic}/bridges", lambda b: b[0]["reachable"] is True)
+
+
+# ------------------------------------------------------------------ stop
+def test_clean_stop_removes_own_callback_only_and_goes_offline(simulator: Any, make_gateway: Any, recorder: Any,
+                                                               base_topic: str) -> None:
+    foreign = "http://192.0.2.10:8000/other-app"
+    requests.get(f"{simulator.url}/callback/add", params={"url": foreign, "token": simulator.token}, timeout=5)
+    recorder.subscribe(f"{base_topic}/#")
+    gateway = make_gateway(simulator, start=False)
+    gateway.start()
+    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+    assert len(simulator.callback_urls) == 2
+    gateway.stop()
+    assert simulator.callback_urls == [foreign]
+    status = recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline")
+    assert status.retain
+
+
+def test_full_callback_slots_fall_back_to_polling(simulator: Any, make_gateway: Any, recorder: Any,
+                                                  base_topic: str, caplog: Any) -> None:
+    foreign = [f"http://192.0.2.{i}:8000/app" for i in range(3)]
+    for url in foreign:
+        requests.get(f"{simulator.url}/callback/add", params={"url": url, "token": simulator.token}, timeout=5)
+    recorder.subscribe(f"{base_topic}/#")
+    gateway = make_gateway(simulator, bridge={"poll_interval": 5})
+    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+    deadline = time.monotonic() + 5
+    while gateway.bridges[0].worker.info is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert simulator.callback_urls == foreign
+    assert "callback slots" in caplog.text and foreign[0] in caplog.text
+    # without callbacks, an action's outcome comes from /list
+    recorder.publish(f"{base_topic}/{BACK}/set", "unlock")
+    recorder.wait_json(f"{base_topic}/{BACK}/state", lambda s: s["state"] == "unlocked" and s["source"] == "poll")
+    gateway.stop()
+    assert simulator.callback_urls == foreign
+
+
+def test_existing_identical_callback_is_kept(simulator: Any, make_gateway: Any, recorder: Any,
+                                             base_topic: str) -> None:
+    recorder.subscribe(f"{base_topic}/#")
+    first = make_gateway(simulator, start=False)
+    first.start()
+    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+    deadline = time.monotonic() + 5
+    while not simulator.callback_urls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = simulator.callback_urls[0]
+    adds = len([r for r in simulator.requests if r.path == "/callback/add"])
+    first.bridges[0].worker.request_setup()
+    time.sleep(0.5)
+    assert simulator.callback_urls == [url]
+    assert len([r for r in simulator.requests if r.path == "/callback/add"]) == adds
+    first.stop()
