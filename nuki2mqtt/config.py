@@ -280,9 +280,7 @@ class _StrictLoader(yaml.SafeLoader):
             except TypeError:  # unhashable key: the base class reports it
                 continue
             if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -396,14 +394,19 @@ class _Section:
         ]
         out: dict[str, Any] = {}
         for key in self.keys:
-            if key.name in value:
-                raw = value[key.name]
-            elif key.required:
+            raw = value.get(key.name)
+            if key.name not in value and key.required:
                 errors.append(vol.RequiredFieldInvalid("required key not provided", path=[key.name]))
                 continue
-            elif key.default is _NO_DEFAULT:
+            if raw is None and key.required:
+                errors.append(vol.Invalid("must not be empty", path=[key.name]))
                 continue
-            else:
+            if raw is None:  # absent, or present without a value: the default
+                if key.default is _NO_DEFAULT:
+                    continue
+                if key.default is None:
+                    out[key.name] = None
+                    continue
                 raw = key.default
             ok, result = _run(key.validator, raw, key.name, errors)
             if ok or result is not None:
@@ -879,12 +882,11 @@ def _check_topics(tree: Mapping[str, Any]) -> Iterator[_Finding]:
     base, prefix, status = mqtt.get("base_topic"), ha.get("discovery_prefix"), ha.get("status_topic")
     base_path = ("mqtt", "base_topic")
     prefix_path, status_path = ("homeassistant", "discovery_prefix"), ("homeassistant", "status_topic")
-    if base and prefix:
-        if base == prefix:
-            yield base_path, f"must differ from homeassistant.discovery_prefix ({prefix!r})", (prefix_path,)
-        elif _inside(base, prefix):
-            yield base_path, f"must not be inside homeassistant.discovery_prefix ({prefix!r})", (prefix_path,)
-    if base and status and (status == base or _inside(status, base)):
+    if base and prefix and base == prefix:
+        yield base_path, f"must differ from homeassistant.discovery_prefix ({prefix!r})", (prefix_path,)
+    elif base and prefix and _inside(base, prefix):
+        yield base_path, f"must not be inside homeassistant.discovery_prefix ({prefix!r})", (prefix_path,)
+    elif base and status and (status == base or _inside(status, base)):
         yield status_path, f"must not be inside mqtt.base_topic ({base!r})", (base_path,)
 
 
