@@ -162,20 +162,20 @@ def test_server_that_never_answers_times_out(canned: CannedServer) -> None:
 
 def test_each_call_uses_its_own_timeout(canned: CannedServer) -> None:
     for path in ("/list", "/lockAction", "/lock", "/unlock", "/auth"):
-        canned.reply(path, Reply(200, b'{"success": true}' if path != "/list" else b"[]", delay=0.4))
-    with client_for(canned, timeout=0.15, action_timeout=2.0) as client:
+        canned.reply(path, Reply(200, b"{\"success\": true}" if path != "/list" else b"[]", delay=0.25))
+    with client_for(canned, timeout=0.1, action_timeout=2.0) as client:
         with pytest.raises(BridgeTimeoutError):
             client.list()
         with pytest.raises(BridgeTimeoutError):
             client.lock_action(1, 0, LockAction.LOCK, nowait=True)
         with pytest.raises(BridgeTimeoutError):
-            client.lock_action(1, 0, LockAction.LOCK, timeout=0.15)
+            client.lock_action(1, 0, LockAction.LOCK, timeout=0.1)
         assert client.lock_action(1, 0, LockAction.LOCK).success
         assert client.lock(1, 0).success
         assert client.unlock(1, 0).success
         assert client.auth(timeout=2.0).success
         with pytest.raises(BridgeTimeoutError):
-            client.auth(timeout=0.15)
+            client.auth(timeout=0.1)
 
 
 @pytest.mark.parametrize("mode", MODES)
