@@ -38,6 +38,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 #: Topic names directly under the base topic that the gateway uses itself.
 RESERVED_DEVICE_TOPICS = frozenset({"status", "devices", "bridges", "request", "response"})
+#: ... and the prefix of its per-bridge topics (``<base>/bridge_<id>/state``).
+RESERVED_DEVICE_TOPIC_PREFIX = "bridge_"
 
 #: Longest bridge serverId in decimal digits; used to bound the callback URL length.
 _MAX_SERVER_ID_DIGITS = 10
@@ -354,7 +356,8 @@ _NO_DEFAULT = object()
 
 @dataclass(frozen=True)
 class _Key:
-    """One key of a section: its validator and default (validated like a given value)."""
+    """One key of a section. A key that is absent or null takes the default, which is
+    validated like a given value (so section defaults fill in their own keys)."""
 
     name: str
     validator: Any
@@ -660,10 +663,9 @@ def _device_topic(value: Any) -> str:
     topic = _text(value)
     if any(c in topic for c in "+#/\x00"):
         raise vol.Invalid("must be a single topic level: no /, + or #")
-    if topic in RESERVED_DEVICE_TOPICS:
-        raise vol.Invalid(
-            f"{topic!r} is used by the gateway itself; reserved: {', '.join(sorted(RESERVED_DEVICE_TOPICS))}"
-        )
+    if topic in RESERVED_DEVICE_TOPICS or topic.startswith(RESERVED_DEVICE_TOPIC_PREFIX):
+        reserved = ", ".join([*sorted(RESERVED_DEVICE_TOPICS), RESERVED_DEVICE_TOPIC_PREFIX + "..."])
+        raise vol.Invalid(f"{topic!r} is used by the gateway itself; reserved: {reserved}")
     return topic
 
 

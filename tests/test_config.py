@@ -421,9 +421,13 @@ def test_device_topic_is_one_level(topic: str) -> None:
     ]
 
 
-def test_device_topic_not_reserved() -> None:
-    (line,) = issues({"devices": {"1A2B3C4D": {"topic": "bridges"}}})
-    assert line.startswith("devices.1A2B3C4D.topic: 'bridges' is used by the gateway itself")
+@pytest.mark.parametrize("topic", ["bridges", "status", "request", "bridge_1234"])
+def test_device_topic_not_reserved(topic: str) -> None:
+    (line,) = issues({"devices": {"1A2B3C4D": {"topic": topic}}})
+    assert line == (
+        f"devices.1A2B3C4D.topic: {topic!r} is used by the gateway itself; "
+        "reserved: bridges, devices, request, response, status, bridge_..."
+    )
 
 
 def test_device_topics_unique() -> None:
