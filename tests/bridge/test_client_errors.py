@@ -162,7 +162,7 @@ def test_server_that_never_answers_times_out(canned: CannedServer) -> None:
 
 def test_each_call_uses_its_own_timeout(canned: CannedServer) -> None:
     for path in ("/list", "/lockAction", "/lock", "/unlock", "/auth"):
-        canned.reply(path, Reply(200, b"{\"success\": true}" if path != "/list" else b"[]", delay=0.25))
+        canned.reply(path, Reply(200, b'{"success": true}' if path != "/list" else b"[]", delay=0.25))
     with client_for(canned, timeout=0.1, action_timeout=2.0) as client:
         with pytest.raises(BridgeTimeoutError):
             client.list()

@@ -189,31 +189,24 @@ def test_fwupdate(client: BridgeClient, sim: BridgeSimulator) -> None:
         client.fwupdate(nuki_id=0x7FFFFFFF, device_type=0)
 
 
-def test_reboot(client: BridgeClient) -> None:
+def test_reboot(client: BridgeClient, sim: BridgeSimulator) -> None:
+    sim.reboot_duration = 0.3
     client.callback_add("http://127.0.0.1:9000/nuki")
     client.reboot()
-
-    def back() -> bool:
-        try:
-            return bool(client.list())
-        except BridgeConnectionError:
-            return False
-
-    wait_for(back)
+    wait_for(lambda: not sim.is_up)
+    with pytest.raises(BridgeConnectionError):
+        client.list()
+    wait_for(lambda: sim.is_up)
     assert [c.url for c in client.callback_list()] == ["http://127.0.0.1:9000/nuki"]
 
 
-def test_factory_reset(client: BridgeClient) -> None:
+def test_factory_reset(client: BridgeClient, sim: BridgeSimulator) -> None:
+    sim.reboot_duration = 0.3
     client.callback_add("http://127.0.0.1:9000/nuki")
     client.factory_reset()
-
-    def reset() -> bool:
-        try:
-            return client.list() == []
-        except BridgeConnectionError:
-            return False
-
-    wait_for(reset)
+    wait_for(lambda: not sim.is_up)
+    wait_for(lambda: sim.is_up)
+    assert client.list() == []
     assert client.callback_list() == []
 
 
