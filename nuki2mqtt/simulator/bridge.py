@@ -228,6 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.0"
 
+    def version_string(self) -> str:
+        return self.server_version
+
     def do_GET(self) -> None:
         self._dispatch("GET")
 
@@ -406,6 +409,9 @@ class BridgeSimulator:
         self._server_lock = threading.Lock()
         self._booted_at = time.monotonic()
         self._started = False
+
+    def __repr__(self) -> str:
+        return f"<BridgeSimulator {self.url} {self.bridge_type.label}>"
 
     # ------------------------------------------------------------ lifecycle
 
@@ -666,6 +672,8 @@ class BridgeSimulator:
         def run() -> None:
             try:
                 target(*args)
+            except Exception:  # noqa: BLE001 - a bug here must not print a traceback mid-demo
+                logger.error("simulator worker failed", exc_info=True)
             finally:
                 with self._lock:
                     self._workers.discard(threading.current_thread())
@@ -1002,7 +1010,11 @@ class BridgeSimulator:
         if self._stopping.wait(self.reboot_duration):
             return
         self._booted_at = time.monotonic()
-        self.come_back()
+        try:
+            self.come_back()
+        except OSError as exc:
+            logger.error("bridge simulator could not listen again on port %s after reboot: %s", self._port, exc)
+            return
         self._log_event("startup")
 
     # ------------------------------------------------------------ control endpoints

@@ -118,6 +118,7 @@ def test_external_changes_fire_callbacks(sim: BridgeSimulator, collector: Callba
 
 def test_ring_sets_ring_action_and_resets(sim: BridgeSimulator, collector: CallbackCollector) -> None:
     add(sim, collector.url)
+    sim.ring_reset = 0.8
     sim.ring(OPENER)
     (body,) = collector.wait_for(1)
     assert body["ringactionState"] is True and body["state"] == 1
@@ -126,7 +127,7 @@ def test_ring_sets_ring_action_and_resets(sim: BridgeSimulator, collector: Callb
     assert len(collector.received) == 1  # no RTO: the door stays shut
     state = call(sim.url, "/lockState", nukiId=OPENER, deviceType=2).json()
     assert state["ringactionState"] is True and state["ringactionTimestamp"] == body["ringactionTimestamp"]
-    time.sleep(0.35)  # ring_reset 0.3
+    time.sleep(0.8)
     state = call(sim.url, "/lockState", nukiId=OPENER, deviceType=2).json()
     assert state["ringactionState"] is False and state["ringactionTimestamp"] == body["ringactionTimestamp"]
 
