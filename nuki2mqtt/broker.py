@@ -109,6 +109,7 @@ class LocalBroker:
             "allow_anonymous true\n"
             "persistence false\n"
             "max_queued_messages 10000\n"
+            "set_tcp_nodelay true\n"
             "log_dest none\n"
         )
         assert self._mosquitto

@@ -172,6 +172,18 @@ class Gateway:
             bridge.worker.start()
         _LOGGER.info("nuki2mqtt started: %d bridge(s), HTTP listener on port %d", len(self.bridges), self.listener.port)
 
+    def wait_ready(self, timeout: float) -> bool:
+        """True once MQTT is connected and every bridge has been set up (and its readings applied)."""
+        deadline = time.monotonic() + timeout
+        if not self.mqtt.wait_connected(timeout):
+            return False
+        for bridge in self.bridges:
+            if not bridge.worker.ready.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        applied = threading.Event()
+        self._post(applied.set)  # everything the workers reported before this point is applied
+        return applied.wait(max(0.0, deadline - time.monotonic()))
+
     def stop(self) -> None:
         """No new commands; the one in flight finishes; callbacks removed; ``offline`` published."""
         self._accepting = False

@@ -12,8 +12,10 @@ work to a queue, never block.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -30,6 +32,8 @@ _LOGGER = logging.getLogger(__name__)
 
 #: CONNACK reason for a broker that does not speak MQTT 5 (0x84; 3.1.1 brokers answer 1, which paho maps here).
 _UNSUPPORTED_PROTOCOL = 132
+#: Some 3.1.1-only brokers never answer an MQTT 5 CONNECT: no CONNACK this long after TCP is up means "refused".
+CONNACK_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,21 @@ class Message:
 
 
 MessageHandler = Callable[[Message], None]
+
+
+def set_nodelay(client: paho.Client) -> None:
+    """Turns Nagle's algorithm off on paho's socket (paho leaves it on).
+
+    MQTT sends many small packets in both directions (PUBLISH, PUBACK); with Nagle, a
+    small packet waits for the ACK of the previous one, which the peer may delay by
+    40 ms: that alone would be ten times the gateway's latency budget.
+    """
+    sock = client.socket()
+    raw = getattr(sock, "_sock", sock)  # paho may wrap the socket (TLS, websockets)
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError):
+        pass
 
 
 class MqttConnection:
@@ -67,6 +86,7 @@ class MqttConnection:
         self._connected = threading.Event()
         self._protocol = paho.MQTTv5 if config.protocol == "5" else paho.MQTTv311
         self._stopping = False
+        self._ever_connected = False
         self._client = self._make_client()
 
     @property
@@ -93,6 +113,25 @@ class MqttConnection:
         """Connects in the background; paho keeps reconnecting with backoff until stop()."""
         self._client.connect_async(self._config.host, self._config.port, keepalive=self._config.keepalive)
         self._client.loop_start()
+        if self.is_mqtt5 and not self._ever_connected:
+            threading.Thread(target=self._watch_connack, name="mqtt-connack-watch", daemon=True).start()
+
+    def _watch_connack(self) -> None:
+        """Falls back to 3.1.1 when a broker accepts TCP but never answers the MQTT 5 CONNECT."""
+        client = self._client
+        tcp_up_since: float | None = None
+        while not (self._stopping or self._ever_connected or client is not self._client):
+            now = self._clock()
+            if client.socket() is None:
+                tcp_up_since = None
+            elif tcp_up_since is None:
+                tcp_up_since = now
+            elif now - tcp_up_since > CONNACK_TIMEOUT:
+                _LOGGER.warning("broker did not answer an MQTT 5 connect in %.0f s, falling back to MQTT 3.1.1",
+                                CONNACK_TIMEOUT)
+                self._fall_back_to_311()
+                return
+            time.sleep(0.2)
 
     def stop(self) -> None:
         """Publishes ``offline`` (the will is only sent on an unclean loss) and disconnects."""
@@ -186,6 +225,8 @@ class MqttConnection:
             _LOGGER.error("MQTT broker %s:%d refused the connection: %s",
                           self._config.host, self._config.port, reason)
             return
+        set_nodelay(client)
+        self._ever_connected = True
         _LOGGER.info("connected to MQTT broker %s:%d (MQTT %s)", self._config.host, self._config.port,
                      "5" if self.is_mqtt5 else "3.1.1")
         self._connected.set()
@@ -202,6 +243,8 @@ class MqttConnection:
 
     def _fall_back_to_311(self) -> None:
         """paho fixes the protocol per client object, so a new one takes over (off paho's thread)."""
+        if self._protocol == paho.MQTTv311:
+            return
         old = self._client
         self._protocol = paho.MQTTv311
 
@@ -220,6 +263,11 @@ class MqttConnection:
     ) -> None:
         was = self._connected.is_set()
         self._connected.clear()
+        if not self._ever_connected and self.is_mqtt5 and not self._stopping and client is self._client:
+            _LOGGER.warning("broker closed the connection before answering an MQTT 5 connect (%s), "
+                            "falling back to MQTT 3.1.1", reason)
+            self._fall_back_to_311()
+            return
         if was and not self._stopping:
             _LOGGER.warning("lost the MQTT connection (%s); reconnecting", reason)
 

@@ -44,10 +44,15 @@ class _Server(ThreadingHTTPServer):
         self.api = api
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A bridge closing its connection after a callback is normal, not worth a traceback.
+        _LOGGER.debug("connection error from %s", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: never let the body wait for an ACK
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
         _LOGGER.debug("%s %s", self.address_string(), format % args)

@@ -107,6 +107,7 @@ class BridgeWorker(threading.Thread):
         self.callback_registered: str | None = None  # our URL while registered
         self._needs_setup = True
         self.last_seen: float | None = None  # time.time() of the last answer
+        self.ready = threading.Event()  # set once /info, /list and the callback registration have run
 
     # ------------------------------------------------------------ producers (any thread)
     def submit_command(self, command: Command) -> None:
@@ -213,6 +214,7 @@ class BridgeWorker(threading.Thread):
             if self._want_callbacks:
                 self._register(info)
             self._needs_setup = False
+            self.ready.set()
             self._timers.next_setup = None
             self._timers.setup_backoff = PROBE_DELAY
             self._schedule_poll()

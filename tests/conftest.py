@@ -68,6 +68,7 @@ def make_gateway(broker: LocalBroker, base_topic: str) -> Iterator[GatewayFactor
         if start:
             gateway.start()
             started.append(gateway)
+            assert gateway.wait_ready(15), "the gateway did not get ready"
         return gateway
 
     yield factory

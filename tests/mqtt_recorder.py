@@ -14,6 +14,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from nuki2mqtt.mqtt import set_nodelay
+
 
 @dataclass(frozen=True)
 class Received:
@@ -40,7 +42,7 @@ class MqttRecorder:
         self._messages: list[Received] = []
         self._client.on_message = self._on_message
         self._connected = threading.Event()
-        self._client.on_connect = lambda *a: self._connected.set()
+        self._client.on_connect = lambda *a: (set_nodelay(self._client), self._connected.set())
         self._client.connect(host, port)
         self._client.loop_start()
         assert self._connected.wait(5), "test client could not connect to the broker"

@@ -320,7 +320,7 @@ def test_clean_stop_removes_own_callback_only_and_goes_offline(simulator: Any, m
     recorder.subscribe(f"{base_topic}/#")
     gateway = make_gateway(simulator, start=False)
     gateway.start()
-    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+    assert gateway.wait_ready(15)
     assert len(simulator.callback_urls) == 2
     gateway.stop()
     assert simulator.callback_urls == [foreign]
@@ -336,10 +336,6 @@ def test_full_callback_slots_fall_back_to_polling(simulator: Any, make_gateway: 
     recorder.subscribe(f"{base_topic}/#")
     gateway = make_gateway(simulator, bridge={"poll_interval": 5})
     recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
-    deadline = time.monotonic() + 5
-    while gateway.bridges[0].worker.info is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
     assert simulator.callback_urls == foreign
     assert "callback slots" in caplog.text and foreign[0] in caplog.text
     # without callbacks, an action's outcome comes from /list
@@ -354,10 +350,7 @@ def test_existing_identical_callback_is_kept(simulator: Any, make_gateway: Any, 
     recorder.subscribe(f"{base_topic}/#")
     first = make_gateway(simulator, start=False)
     first.start()
-    recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
-    deadline = time.monotonic() + 5
-    while not simulator.callback_urls and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert first.wait_ready(15)
     url = simulator.callback_urls[0]
     adds = len([r for r in simulator.requests if r.path == "/callback/add"])
     first.bridges[0].worker.request_setup()

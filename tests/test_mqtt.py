@@ -1,0 +1,108 @@
+"""The MQTT side against real brokers: restart recovery, the 3.1.1 fallback, the last will."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterator
+
+import paho.mqtt.client as paho
+import pytest
+
+from nuki2mqtt.broker import LocalBroker, free_port
+from nuki2mqtt.config import parse_config
+from nuki2mqtt.gateway import Gateway
+from tests.mqtt_recorder import MqttRecorder
+
+FRONT = "1A2B3C4D"
+
+
+def gateway_for(broker: LocalBroker, sim: Any, base: str, **mqtt: Any) -> Gateway:
+    raw = {
+        "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base, "client_id": f"gw-{base}", **mqtt},
+        "homeassistant": {"enabled": False},
+        "bridges": [{"host": sim.host, "port": sim.port, "token": sim.token, "poll_interval": 0}],
+        "server": {"host": "127.0.0.1", "port": free_port()},
+    }
+    return Gateway(parse_config(raw, env={}))
+
+
+@pytest.fixture
+def own_broker() -> Iterator[LocalBroker]:
+    with LocalBroker() as broker:
+        yield broker
+
+
+def test_broker_restart_gets_everything_back(own_broker: LocalBroker, simulator: Any, base_topic: str) -> None:
+    gateway = gateway_for(own_broker, simulator, base_topic)
+    gateway.start()
+    assert gateway.wait_ready(15)
+    try:
+        first = MqttRecorder(own_broker.host, own_broker.port)
+        first.subscribe(f"{base_topic}/#")
+        first.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
+        first.close()
+        own_broker.stop()  # no persistence: every retained message is gone
+        time.sleep(0.5)
+        own_broker.start()
+        assert gateway.mqtt.wait_connected(5) or _wait(lambda: gateway.mqtt.connected, 10)
+        _wait(lambda: gateway.mqtt.connected, 10)
+        time.sleep(0.5)
+        second = MqttRecorder(own_broker.host, own_broker.port)
+        second.subscribe(f"{base_topic}/#")
+        assert second.wait_for(f"{base_topic}/status", lambda m: m.text == "online").retain
+        assert second.wait_json(f"{base_topic}/{FRONT}/state", lambda s: s["id"] == FRONT)
+        assert len(second.wait_json(f"{base_topic}/devices", lambda d: True)) == 3
+        assert second.wait_json(f"{base_topic}/bridges", lambda b: True)
+        assert second.wait_for(f"{base_topic}/{FRONT}/availability").text == "online"
+        # commands work again
+        second.publish(f"{base_topic}/{FRONT}/set", "unlock")
+        assert second.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)["status"] == "ok"
+        second.close()
+    finally:
+        gateway.stop()
+
+
+def _wait(check: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+    return True
+
+
+def test_falls_back_to_311_when_the_broker_refuses_5(simulator: Any, base_topic: str, caplog: Any) -> None:
+    caplog.set_level(logging.INFO)
+    with LocalBroker(prefer="amqtt") as broker:  # amqtt speaks MQTT 3.1.1 only
+        gateway = gateway_for(broker, simulator, base_topic)
+        gateway.start()
+        try:
+            _wait(lambda: gateway.mqtt.connected, 15)
+            assert not gateway.mqtt.is_mqtt5
+            assert "falling back to MQTT 3.1.1" in caplog.text
+            client = MqttRecorder(broker.host, broker.port, protocol=paho.MQTTv311)
+            client.subscribe(f"{base_topic}/#")
+            client.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True, timeout=10)
+            client.publish(f"{base_topic}/{FRONT}/set", "unlock")
+            assert client.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True, timeout=10)["status"] == "ok"
+            client.close()
+        finally:
+            gateway.stop()
+
+
+def test_last_will_is_offline(broker: LocalBroker, simulator: Any, base_topic: str, recorder: Any) -> None:
+    recorder.subscribe(f"{base_topic}/status")
+    gateway = gateway_for(broker, simulator, base_topic)
+    gateway.start()
+    recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "online")
+    # an unclean loss: drop the socket without DISCONNECT, the broker publishes the will
+    sock = gateway.mqtt._client.socket()
+    gateway.mqtt._stopping = True
+    gateway.mqtt._client.loop_stop()
+    sock.close()
+    will = recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline", timeout=10)
+    assert will.retain
+    gateway.mqtt._client.disconnect()
+    for bridge in gateway.bridges:
+        bridge.worker.stop()
+    gateway.listener.stop()
