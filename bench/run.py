@@ -36,6 +36,7 @@ from tests.mqtt_recorder import MqttRecorder  # noqa: E402
 TOKEN = "benchtoken0123456"
 BASE = "bench"
 GATEWAY_CMD = ["-m", "nuki2mqtt"]
+CALLBACKS = True
 DEVICES = ["1A2B3C4D", "2B3C4D5E", "3C4D5E6F"]
 ACTIONS = {"1A2B3C4D": ("unlock", "lock"), "2B3C4D5E": ("unlock", "lock"),
            "3C4D5E6F": ("activate_rto", "deactivate_rto")}
@@ -61,7 +62,7 @@ class GatewayProcess:
             "mqtt": {"host": broker.host, "port": broker.port, "base_topic": BASE, "client_id": "bench-gw"},
             "homeassistant": {"enabled": False},
             "bridges": [{"host": sim.host, "port": sim.port, "token": TOKEN, "token_mode": "encrypted",
-                         "poll_interval": 0}],
+                         "poll_interval": 0, "callbacks": CALLBACKS}],
             "server": {"host": "127.0.0.1", "port": self.listen_port},
             "log_level": "warning",
         }))
@@ -188,6 +189,7 @@ def main() -> int:
             result: dict[str, Any] = {"broker": broker.kind, "cpus": os.cpu_count()}
             result["command_latency"] = command_latency(rec, sim, args.commands)
             result["callback_latency"] = callback_latency(rec, sim, args.changes)
+            rec.unsubscribe(f"{BASE}/#")  # the burst's own client hears only results
             result["burst"] = burst(broker, sim, args.burst, args.service_ms / 1000)
             time.sleep(0.5)
             result["gateway_rss_mb"] = gateway.rss_mb()

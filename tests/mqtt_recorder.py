@@ -62,6 +62,12 @@ class MqttRecorder:
         self._client.subscribe(topic_filter, options=SubscribeOptions(qos=1, retainAsPublished=True))
         assert done.wait(5)
 
+    def unsubscribe(self, topic_filter: str) -> None:
+        done = threading.Event()
+        self._client.on_unsubscribe = lambda *a: done.set()
+        self._client.unsubscribe(topic_filter)
+        assert done.wait(5)
+
     def publish(self, topic: str, payload: str | bytes, *, retain: bool = False, response_topic: str | None = None,
                 correlation_data: bytes | None = None, expiry: int | None = None) -> None:
         props = None

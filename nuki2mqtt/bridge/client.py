@@ -1,7 +1,9 @@
 """Blocking client for the Nuki Bridge HTTP API, one method per endpoint.
 
-One keep-alive session per client keeps the latency of a command to the bridge's own
-time. The client never retries: a repeated unlatch opens the door twice, so whether to
+One keep-alive connection pool per client keeps the latency of a command to the
+bridge's own time. It is urllib3's pool used directly (requests' own transport):
+requests' per-call machinery (environment proxy lookup, hooks, cookie jar) costs
+about as much as the bridge takes to answer /list, for nothing a LAN bridge needs. The client never retries: a repeated unlatch opens the door twice, so whether to
 try again is the caller's decision (``BridgeError.retryable`` helps). Messages name the
 endpoint path only; the query, which carries the token, is logged redacted and never
 put into an exception.
@@ -16,8 +18,19 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, TypeVar
 
+import json
+from urllib.parse import urlencode
+
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from nuki2mqtt.bridge.auth import REDACTED, format_ts, random_rnr, redact_url, token_params
 from nuki2mqtt.bridge.errors import (
@@ -92,7 +105,7 @@ def install_log_redaction() -> None:
 
 
 def new_session() -> requests.Session:
-    """A keep-alive session whose adapter never retries (the caller decides about retries)."""
+    """A requests session that never retries, for HTTPS calls (discovery, probes) outside the hot path."""
     install_log_redaction()
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=4)
@@ -101,10 +114,27 @@ def new_session() -> requests.Session:
     return session
 
 
-def _os_error_text(exc: BaseException) -> str | None:
-    """The operating system's words for the socket error under a requests exception, if any.
+def new_pool(host: str, port: int) -> urllib3.HTTPConnectionPool:
+    """A keep-alive pool that never retries or redirects (the caller decides about retries)."""
+    install_log_redaction()
+    return urllib3.HTTPConnectionPool(host, port, maxsize=1, block=False, retries=False)
 
-    Walks the cause chain instead of using ``str(exc)``: requests puts the URL, query
+
+class _Response:
+    """The parts of an answer the client reads; decoupled from the transport for the parsers."""
+
+    def __init__(self, status: int, data: bytes) -> None:
+        self.status_code = status
+        self.content = data
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def os_error_text(exc: BaseException) -> str | None:
+    """The operating system's words for the socket error under a transport exception, if any.
+
+    Walks the cause chain instead of using ``str(exc)``: urllib3 puts the URL, query
     and token included, into its own messages.
     """
     seen: set[int] = set()
@@ -122,18 +152,29 @@ def _os_error_text(exc: BaseException) -> str | None:
     return None
 
 
-def transport_error(endpoint: str, exc: requests.RequestException) -> BridgeError:
-    """Map a requests exception to a BridgeError whose text carries no URL.
+def transport_error(endpoint: str, exc: BaseException) -> BridgeError:
+    """Map a transport exception to a BridgeError whose text carries no URL.
 
     A connect timeout means nothing reached the bridge (unroutable host), so it is a
     connection error; a read timeout means the request may have been carried out.
+    Takes urllib3's exceptions (the bridge client) and requests' (discovery, probes).
     """
     if isinstance(exc, requests.ConnectTimeout):
         return BridgeConnectionError(endpoint, "connect timed out")
     if isinstance(exc, requests.Timeout):
         return BridgeTimeoutError(endpoint, "no answer in time")
     if isinstance(exc, requests.ConnectionError):
-        return BridgeConnectionError(endpoint, _os_error_text(exc) or "connection failed")
+        return BridgeConnectionError(endpoint, os_error_text(exc) or "connection failed")
+    if isinstance(exc, requests.RequestException):
+        return BridgeResponseError(endpoint, type(exc).__name__)
+    if isinstance(exc, NewConnectionError):  # before ConnectTimeoutError: urllib3 2 derives it from that
+        return BridgeConnectionError(endpoint, os_error_text(exc) or "connection failed")
+    if isinstance(exc, ConnectTimeoutError):
+        return BridgeConnectionError(endpoint, "connect timed out")
+    if isinstance(exc, (ReadTimeoutError, TimeoutError)):
+        return BridgeTimeoutError(endpoint, "no answer in time")
+    if isinstance(exc, (ProtocolError, OSError, http.client.HTTPException)):
+        return BridgeConnectionError(endpoint, os_error_text(exc) or "connection failed")
     return BridgeResponseError(endpoint, type(exc).__name__)
 
 
@@ -154,7 +195,7 @@ def parse_or_raise(endpoint: str, parse: Callable[[Any], _T], data: Any) -> _T:
 
 
 class BridgeClient:
-    """The Bridge API of one bridge. Thread-safe as far as requests' Session is; the
+    """The Bridge API of one bridge. Thread-safe as far as urllib3's pool is; the
     bridge itself serves one request at a time, so callers should serialize anyway."""
 
     def __init__(
@@ -166,7 +207,7 @@ class BridgeClient:
         *,
         timeout: float = 5.0,
         action_timeout: float = 40.0,
-        session: requests.Session | None = None,
+        pool: urllib3.HTTPConnectionPool | None = None,
     ) -> None:
         self.host = host
         self.port = int(port)
@@ -175,8 +216,8 @@ class BridgeClient:
         self.timeout = timeout
         self.action_timeout = action_timeout
         install_log_redaction()
-        self._owns_session = session is None
-        self._session = session if session is not None else new_session()
+        self._owns_pool = pool is None
+        self._pool = pool if pool is not None else new_pool(host.strip("[]"), self.port)
         self._rnr_lock = threading.Lock()
         self._rnr_ts = ""
         self._rnr_used: set[int] = set()
@@ -200,9 +241,9 @@ class BridgeClient:
         return bool(self._token)
 
     def close(self) -> None:
-        """Close the connections; an injected session belongs to its owner and stays open."""
-        if self._owns_session:
-            self._session.close()
+        """Close the connections; an injected pool belongs to its owner and stays open."""
+        if self._owns_pool:
+            self._pool.close()
 
     # -- transport ---------------------------------------------------------------
 
@@ -233,37 +274,41 @@ class BridgeClient:
         *,
         timeout: float | None = None,
         authenticate: bool = True,
-    ) -> requests.Response:
+    ) -> _Response:
         """One GET with fresh token parameters; returns only a 2xx answer."""
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         if authenticate and self._token:
             query.update(self._token_query())
         read_timeout = self.timeout if timeout is None else timeout
-        request = self._session.prepare_request(requests.Request("GET", self.base_url + endpoint, params=query))
-        safe_url = redact_url(request.url or endpoint)
-        settings = self._session.merge_environment_settings(request.url, {}, None, None, None)
+        url = f"{endpoint}?{urlencode(query)}" if query else endpoint
+        debug = _LOGGER.isEnabledFor(logging.DEBUG)
         started = time.monotonic()
         try:
-            response = self._session.send(
-                request, timeout=(min(self.timeout, read_timeout), read_timeout), allow_redirects=False, **settings
+            raw = self._pool.request(
+                "GET", url,
+                timeout=urllib3.Timeout(connect=min(self.timeout, read_timeout), read=read_timeout),
+                retries=False, redirect=False, preload_content=True,
             )
-        except requests.RequestException as exc:
+        except (HTTPError, OSError, http.client.HTTPException) as exc:
             error = transport_error(endpoint, exc)
-            _LOGGER.debug("GET %s failed after %.1f ms: %s", safe_url, _ms_since(started), error)
+            if debug:
+                _LOGGER.debug("GET %s failed after %.1f ms: %s", redact_url(self.base_url + url), _ms_since(started), error)
             raise error from None
-        _LOGGER.debug("GET %s -> %d in %.1f ms", safe_url, response.status_code, _ms_since(started))
+        response = _Response(raw.status, raw.data)
+        if debug:
+            _LOGGER.debug("GET %s -> %d in %.1f ms", redact_url(self.base_url + url), response.status_code, _ms_since(started))
         if 200 <= response.status_code < 300:
             return response
         raise self._status_error(endpoint, response)
 
-    def _status_error(self, endpoint: str, response: requests.Response) -> BridgeError:
+    def _status_error(self, endpoint: str, response: _Response) -> BridgeError:
         detail = self._bridge_message(response)
         error_class = ERROR_BY_STATUS.get(response.status_code)
         if error_class is not None:
             return error_class(endpoint, detail)
         return BridgeResponseError(endpoint, detail, response.status_code)
 
-    def _bridge_message(self, response: requests.Response) -> str | None:
+    def _bridge_message(self, response: _Response) -> str | None:
         """The ``message`` of a JSON error body, if the bridge sent one."""
         try:
             data = response.json()

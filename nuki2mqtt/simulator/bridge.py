@@ -208,6 +208,7 @@ class _Server(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.sim = sim
+        self.arrivals: dict[int, float] = {}  # id(connection) -> perf_counter() at accept
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -216,6 +217,12 @@ class _Server(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.server_name = str(host)
         self.server_port = int(port)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # The moment a request reaches the bridge, before our thread and parsing cost anything:
+        # service time is measured from here.
+        self.arrivals[id(request)] = time.perf_counter()
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("connection error from %s", client_address, exc_info=True)
@@ -229,6 +236,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def setup(self) -> None:
+        # One request per connection (HTTP/1.0, Connection: close): accept time is arrival time.
+        self.arrived: float | None = self.server.arrivals.pop(id(self.request), None)
+        super().setup()
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -244,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         try:
-            reply = self.server.sim._handle(method, self.path)
+            reply = self.server.sim._handle(method, self.path, self.arrived)
         except Exception:  # noqa: BLE001 - never a traceback on the wire
             logger.debug("error serving %s", _redact(self.path), exc_info=True)
             reply = _Reply(500)
@@ -689,7 +701,7 @@ class BridgeSimulator:
 
     # ------------------------------------------------------------ HTTP entry
 
-    def _handle(self, method: str, raw_path: str) -> _Reply:
+    def _handle(self, method: str, raw_path: str, arrived: float | None = None) -> _Reply:
         split = urlsplit(raw_path)
         if split.path.startswith("/_sim/"):
             return self._control(method, split.path, split.query)
@@ -707,11 +719,11 @@ class BridgeSimulator:
                 hook(record)
             except Exception:  # noqa: BLE001 - a test hook must not break the bridge
                 logger.debug("on_request raised", exc_info=True)
-        reply = self._serve(method, split.path, params)
+        reply = self._serve(method, split.path, params, arrived if arrived is not None else record.received_at)
         record.status = reply.status
         return reply
 
-    def _serve(self, method: str, path: str, params: dict[str, str] | None) -> _Reply:
+    def _serve(self, method: str, path: str, params: dict[str, str] | None, arrived: float) -> _Reply:
         with self._lock:
             injected = self._injected.popleft() if self._injected else None
         if injected is not None:
@@ -721,9 +733,14 @@ class BridgeSimulator:
                 self._busy_rejections += 1
             return _Reply(503)
         try:
-            if self.service_delay > 0:
-                self._stopping.wait(self.service_delay)
-            return self._dispatch(method, path, params)
+            # Service time is arrival-to-answer, as a bridge's is: the work (token check, an
+            # action's state changes and their callbacks) happens inside it, and the answer
+            # leaves service_delay after the request arrived, not service_delay plus our own work.
+            reply = self._dispatch(method, path, params)
+            remaining = self.service_delay - (time.perf_counter() - arrived)
+            if remaining > 0:
+                self._stopping.wait(remaining)
+            return reply
         finally:
             # Released before the answer is written, so a client that sends its next
             # request as soon as it has the answer never finds the slot still taken.

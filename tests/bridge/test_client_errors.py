@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
+import urllib3
 from nacl.secret import SecretBox
 
 from nuki2mqtt.bridge import BridgeClient
@@ -250,15 +251,15 @@ def test_no_retry_on_503(canned: CannedServer) -> None:
     assert canned.paths() == ["/lockAction"]
 
 
-def test_no_retry_on_injected_session_either(canned: CannedServer) -> None:
+def test_no_retry_on_injected_pool_either(canned: CannedServer) -> None:
     canned.reply("/list", Reply(503))
-    session = requests.Session()
-    client = BridgeClient("127.0.0.1", canned.port, TOKEN, TokenMode.PLAIN, session=session)
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", canned.port)  # urllib3's default would retry 3 times
+    client = BridgeClient("127.0.0.1", canned.port, TOKEN, TokenMode.PLAIN, pool=pool)
     with pytest.raises(BridgeError):
         client.list()
     client.close()
     assert canned.paths() == ["/list"]
-    session.close()
+    pool.close()
 
 
 @pytest.mark.parametrize(
