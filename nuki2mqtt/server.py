@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -46,7 +47,7 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A bridge closing its connection after a callback is normal, not worth a traceback.
-        _LOGGER.debug("connection error from %s", client_address, exc_info=True)
+        _LOGGER.debug("connection from %s ended: %s", client_address[0], sys.exc_info()[1])
 
 
 class _Handler(BaseHTTPRequestHandler):
