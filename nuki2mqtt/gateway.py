@@ -170,6 +170,11 @@ class Gateway:
         self.mqtt.start()
         for bridge in self.bridges:
             bridge.worker.start()
+        if self.config.web is not None:
+            _LOGGER.warning("the web section is configured, but the Nuki Web API backend is not available in "
+                            "this version yet: only the bridges are used")
+        if not self.bridges:
+            _LOGGER.warning("no bridges are configured: add one under bridges (see config.example.yaml)")
         _LOGGER.info("nuki2mqtt started: %d bridge(s), HTTP listener on port %d", len(self.bridges), self.listener.port)
 
     def wait_ready(self, timeout: float) -> bool:

@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"nuki2mqtt.cli.{name}")
         module.register(sub)
+    for command in sub.choices.values():
+        # also after the command (`nuki2mqtt run --debug`); SUPPRESS keeps a --debug given before it
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="log everything and show tracebacks (secrets stay hidden)")
     return parser
 
 

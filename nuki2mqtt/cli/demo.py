@@ -6,8 +6,7 @@ import socket
 import sys
 
 from nuki2mqtt.cli import EXIT_OK
-
-DEMO_TOKEN = "demo0token0123"
+from nuki2mqtt.cli.simulate import DEMO_TOKEN
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from nuki2mqtt.cli import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from nuki2mqtt.config import Config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,12 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def config_secrets(config: "object") -> list[str | None]:
+def config_secrets(config: "Config") -> list[str | None]:
     """Every secret in a configuration, for the log filter."""
-    cfg = config  # typed loosely: only attributes are read
-    secrets: list[str | None] = [cfg.mqtt.password]  # type: ignore[attr-defined]
-    secrets += [b.token for b in cfg.bridges]  # type: ignore[attr-defined]
-    web = cfg.web  # type: ignore[attr-defined]
+    secrets: list[str | None] = [config.mqtt.password, *(b.token for b in config.bridges)]
+    web = config.web
     if web is not None:
         secrets.append(web.api_token)
         if web.oauth is not None:
