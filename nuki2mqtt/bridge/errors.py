@@ -11,6 +11,7 @@ class BridgeError(Exception):
 
     status: int | None = None
     retryable: bool = False
+    summary: str = "bridge request failed"
     hint: str = ""
 
     def __init__(self, endpoint: str, detail: str | None = None) -> None:
@@ -23,48 +24,32 @@ class BridgeError(Exception):
             text += f". {self.hint}"
         super().__init__(text)
 
-    @property
-    def summary(self) -> str:
-        return "bridge request failed"
-
 
 class BadRequestError(BridgeError):
     status = 400
+    summary = "400 Bad Request: wrong or missing parameter"
     hint = "Check the endpoint's parameters (action, device type, URL) against the Bridge API document"
-
-    @property
-    def summary(self) -> str:
-        return "400 Bad Request: wrong or missing parameter"
 
 
 class UnauthorizedError(BridgeError):
     status = 401
+    summary = "401 Unauthorized: invalid token"
     hint = (
         "Check the token and token_mode; for hashed and encrypted tokens also check that this "
         "machine's clock is within 60 s of the bridge's"
     )
 
-    @property
-    def summary(self) -> str:
-        return "401 Unauthorized: invalid token"
-
 
 class ForbiddenError(BridgeError):
     status = 403
+    summary = "403 Forbidden: authentication is disabled"
     hint = "Activate the Bridge API in the Nuki app (Manage my devices > Bridge) or enable /auth with /configAuth"
-
-    @property
-    def summary(self) -> str:
-        return "403 Forbidden: authentication is disabled"
 
 
 class NotFoundError(BridgeError):
     status = 404
+    summary = "404 Not Found: unknown Nuki device"
     hint = "Check the device's Nuki ID and device type against the bridge's /list"
-
-    @property
-    def summary(self) -> str:
-        return "404 Not Found: unknown Nuki device"
 
 
 class BridgeBusyError(BridgeError):
@@ -72,33 +57,24 @@ class BridgeBusyError(BridgeError):
 
     status = 503
     retryable = True
+    summary = "503 Service Unavailable: bridge busy or device offline"
     hint = "The bridge serves one request at a time: serialize requests and space them out"
-
-    @property
-    def summary(self) -> str:
-        return "503 Service Unavailable: bridge busy or device offline"
 
 
 class BridgeConnectionError(BridgeError):
     """Refused, reset or unroutable: nothing (or nothing complete) reached the bridge."""
 
     retryable = True
+    summary = "cannot connect to the bridge"
     hint = "Check that the bridge is powered, on the network, and that host and port are right"
-
-    @property
-    def summary(self) -> str:
-        return "cannot connect to the bridge"
 
 
 class BridgeTimeoutError(BridgeError):
     """No answer in time. The request may still have been carried out."""
 
     retryable = True
+    summary = "timed out waiting for the bridge"
     hint = "The bridge or the device is slow or out of Bluetooth range; try again later"
-
-    @property
-    def summary(self) -> str:
-        return "timed out waiting for the bridge"
 
 
 class BridgeResponseError(BridgeError):
