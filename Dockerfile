@@ -24,6 +24,7 @@ COPY nuki2mqtt ./nuki2mqtt
 
 # Platforms without a binary wheel of a dependency (e.g. PyNaCl on 32-bit ARM) need a
 # compiler to build one: installed here, in the builder, only when that happens.
+# hadolint ignore=DL3008
 RUN pip wheel --wheel-dir /wheels . \
     || { apt-get update \
          && apt-get install -y --no-install-recommends build-essential libffi-dev \
@@ -49,6 +50,8 @@ ENV PYTHONUNBUFFERED=1 \
     NUKI2MQTT_CONFIG=/app/data/config.yaml
 
 # The wheels are mounted from the builder for this one step, never copied into a layer.
+# --no-index: only these wheels, so the versions are the ones the builder resolved.
+# hadolint ignore=DL3013
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links /wheels nuki2mqtt
 
