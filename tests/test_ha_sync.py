@@ -138,3 +138,24 @@ def test_disabled_publishes_nothing_and_clears_earlier_configs(
     time.sleep(0.3)
     published = [m for m in recorder.messages(f"{prefix}/#") if m.payload]
     assert [m.topic for m in published] == [ours]  # only our own test setup message
+
+
+def test_unpaired_device_disappears_everywhere(simulator: Any, make_gateway: Any, recorder: Any,
+                                               base_topic: str, prefix: str) -> None:
+    import requests
+
+    recorder.subscribe(f"{prefix}/#")
+    recorder.subscribe(f"{base_topic}/#")
+    make_gateway(simulator, homeassistant=ha_section(prefix))
+    lock_topic = f"{prefix}/lock/nuki_{FRONT}/lock/config"
+    recorder.wait_for(lock_topic)
+    answer = requests.get(f"{simulator.url}/unpair", params={"nukiId": FRONT_ID, "deviceType": 4,
+                                                             "token": simulator.token}, timeout=5)
+    assert answer.ok
+    recorder.publish(f"{base_topic}/request/refresh", json.dumps({"transaction": 1}))
+    recorder.wait_for(lock_topic, lambda m: m.payload == b"")
+    recorder.wait_for(f"{base_topic}/{FRONT}/state", lambda m: m.payload == b"" and m.retain)
+    recorder.wait_for(f"{base_topic}/{FRONT}/availability", lambda m: m.payload == b"")
+    devices = recorder.wait_json(f"{base_topic}/devices", lambda d: len(d) == 2)
+    assert FRONT not in {d["id"] for d in devices}
+    assert not [t for t, p in configs(recorder, prefix).items() if f"nuki_{FRONT}" in t and p]

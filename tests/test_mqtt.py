@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import paho.mqtt.client as paho
 import pytest
+import requests
 
 from nuki2mqtt.broker import LocalBroker, free_port
 from nuki2mqtt.config import parse_config
@@ -42,7 +43,10 @@ def test_broker_restart_gets_everything_back(own_broker: LocalBroker, simulator:
         first.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
         first.close()
         own_broker.stop()  # no persistence: every retained message is gone
-        time.sleep(0.5)
+        _wait(lambda: not gateway.mqtt.connected, 10)
+        health = requests.get(f"http://127.0.0.1:{gateway.listener.port}/health", timeout=5)
+        assert health.status_code == 503
+        assert health.json()["status"] == "down" and health.json()["mqtt"] == "disconnected"
         own_broker.start()
         assert gateway.mqtt.wait_connected(5) or _wait(lambda: gateway.mqtt.connected, 10)
         _wait(lambda: gateway.mqtt.connected, 10)
