@@ -45,6 +45,9 @@ ENV_EXAMPLE = REPO / ".env.example"
 CONFIG_EXAMPLE = REPO / "config.example.yaml"
 DOCS = REPO / "docs" / "docker.md"
 
+# Building the virtualenv takes ~10 s with pip's cache; a hang must not eat the suite's time.
+pytestmark = pytest.mark.timeout(90)
+
 DEFAULT_SERVER_PORT = parse_config({}, env={}).server.port
 DEFAULT_MQTT_PORT = MqttConfig().port
 # What config.example.yaml needs from the environment (as in tests/test_config.py).
