@@ -67,6 +67,7 @@ def request_token(
             countdown.restart()
         started = monotonic()
         call = _Call(lambda: client.auth(timeout=min(window + ANSWER_GRACE, left + 1.0)))
+        countdown.show(min(window, left))
         while not call.done.wait(TICK):
             now = monotonic()
             if now >= deadline:
