@@ -139,14 +139,6 @@ def test_unset_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "Very-Secret-Token-42" not in out + err
 
 
-def test_online_flag_is_not_available_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path / "c.yaml", VALID)
-    assert main(["check-config", "-c", str(path), "--online"]) == 0
-    out, err = capsys.readouterr()
-    assert out.startswith("config OK:")
-    assert "not available yet" in err
-
-
 def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     for name, value in EXAMPLE_ENV.items():
         monkeypatch.setenv(name, value)
