@@ -127,13 +127,13 @@ def callback_latency(rec: MqttRecorder, sim: BridgeSimulator, count: int) -> dic
     samples = []
     device_id, nuki_id = DEVICES[1], 0x2B3C4D5E
     current = rec.wait_for(f"{BASE}/{device_id}/state").json["state"]
-    for i in range(count):
+    for _ in range(count):
         target = LockState.LOCKED if current != "locked" else LockState.UNLOCKED
         mark = rec.mark()
         sent.clear()
         sim.set_lock_state(nuki_id, target)
-        message = rec.wait_for(f"{BASE}/{device_id}/state", lambda m: m.json["state"] == target.label,
-                               after=mark, timeout=5)
+        message = rec.wait_for(f"{BASE}/{device_id}/state",
+                               lambda m, label=target.label: m.json["state"] == label, after=mark, timeout=5)
         sent_at = next(iter(sent.values()), None)
         if sent_at is None:
             raise RuntimeError("the simulator reported no callback")

@@ -7,6 +7,7 @@ a command; maintenance requests (reboot, firmware update, clear log) need
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -134,29 +135,31 @@ class RequestHandler:
             targets = list(self._gw.bridges)
         if not targets:
             raise RequestError("no bridge is configured")
-        pending = {"left": len(targets), "errors": []}
+        errors: list[str] = []
+        left = [len(targets)]
         lock = threading.Lock()
 
         def one_done(bridge: "BridgeHandle", result: Any, error: BaseException | None) -> None:
-            if error is not None:
-                pending["errors"].append(f"{bridge.config.host}: {error}")
-            else:
+            """Runs on each bridge's worker; the last one to finish answers."""
+            if error is None:
                 self._gw.on_list(bridge.worker, result, "poll")
             with lock:
-                pending["left"] -= 1
-                if pending["left"]:
+                if error is not None:
+                    errors.append(f"{bridge.config.host}: {error}")
+                left[0] -= 1
+                if left[0]:
                     return
-            if pending["errors"]:
-                respond("error", None, "; ".join(pending["errors"]))
+            if errors:
+                respond("error", None, "; ".join(errors))
             else:
                 respond("ok", {"bridges": [b.id for b in targets]}, None)
 
+        def read_list(client: Any) -> Any:
+            return client.list()
+
         for bridge in targets:
-            bridge.worker.submit_job(Job(
-                run=lambda client: client.list(),
-                done=lambda result, error, bridge=bridge: one_done(bridge, result, error),
-                name="/list",
-            ))
+            done: Callable[[Any, BaseException | None], None] = functools.partial(one_done, bridge)
+            bridge.worker.submit_job(Job(run=read_list, done=done, name="/list"))
 
     def _job(self, bridge: "BridgeHandle", name: str, run: Callable[[Any], Any], respond: Respond) -> None:
         def done(result: Any, error: BaseException | None) -> None:

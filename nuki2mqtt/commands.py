@@ -57,7 +57,7 @@ def parse_command(payload: bytes, *, is_opener: bool) -> ParsedCommand | Rejecte
     if text.startswith("{") or text.startswith("["):
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             return RejectedCommand(action=text, error=f"invalid JSON: {exc.msg} at position {exc.pos}")
         if not isinstance(data, dict):
             return RejectedCommand(action=text, error='JSON command must be an object like {"action": "unlock"}')

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum, IntEnum
 
 
-class _Labelled(IntEnum):
+class LabelledEnum(IntEnum):
     """An IntEnum whose MQTT name is its lower-cased member name."""
 
     @property
@@ -27,7 +27,7 @@ class _Labelled(IntEnum):
             return None
 
 
-class DeviceType(_Labelled):
+class DeviceType(LabelledEnum):
     """Device types as the Bridge API numbers them (``deviceType``)."""
 
     SMARTLOCK = 0  # Smart Lock 1.0 / 2.0
@@ -40,7 +40,7 @@ class DeviceType(_Labelled):
         return self is DeviceType.OPENER
 
 
-class WebDeviceType(_Labelled):
+class WebDeviceType(LabelledEnum):
     """Device types as the Web API numbers them (``type``, and the smartlockId prefix)."""
 
     SMARTLOCK = 0
@@ -51,12 +51,12 @@ class WebDeviceType(_Labelled):
     SMARTLOCK_ULTRA = 5
 
 
-class Mode(_Labelled):
+class Mode(LabelledEnum):
     DOOR_MODE = 2
     CONTINUOUS_MODE = 3
 
 
-class LockState(_Labelled):
+class LockState(LabelledEnum):
     """Lock states of smart locks and the Smart Door."""
 
     UNCALIBRATED = 0
@@ -71,7 +71,7 @@ class LockState(_Labelled):
     UNDEFINED = 255
 
 
-class OpenerState(_Labelled):
+class OpenerState(LabelledEnum):
     UNTRAINED = 0
     ONLINE = 1
     RTO_ACTIVE = 3
@@ -81,7 +81,7 @@ class OpenerState(_Labelled):
     UNDEFINED = 255
 
 
-class DoorSensorState(_Labelled):
+class DoorSensorState(LabelledEnum):
     """Door sensor states; the Web API's ``doorState`` 0 means the device has none."""
 
     UNAVAILABLE = 0
@@ -95,7 +95,7 @@ class DoorSensorState(_Labelled):
     UNKNOWN = 255
 
 
-class LockAction(_Labelled):
+class LockAction(LabelledEnum):
     UNLOCK = 1
     LOCK = 2
     UNLATCH = 3
@@ -103,7 +103,7 @@ class LockAction(_Labelled):
     LOCK_N_GO_UNLATCH = 5
 
 
-class OpenerAction(_Labelled):
+class OpenerAction(LabelledEnum):
     """Opener actions on the bridge. The Web API uses 6/7 for continuous mode."""
 
     ACTIVATE_RTO = 1
@@ -113,7 +113,7 @@ class OpenerAction(_Labelled):
     DEACTIVATE_CONTINUOUS_MODE = 5
 
 
-class WebOpenerAction(_Labelled):
+class WebOpenerAction(LabelledEnum):
     ACTIVATE_RTO = 1
     DEACTIVATE_RTO = 2
     ELECTRIC_STRIKE_ACTUATION = 3
@@ -127,7 +127,7 @@ DOOR_OPENING_ACTIONS: frozenset[str] = frozenset(
 )
 
 
-class BridgeType(_Labelled):
+class BridgeType(LabelledEnum):
     HARDWARE = 1
     SOFTWARE = 2
 

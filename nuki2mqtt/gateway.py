@@ -366,7 +366,7 @@ class Gateway:
             return
         self._published_bridges = payload
         self.mqtt.publish(f"{self.base}/bridges", payload, retain=True)
-        for bridge, entry in zip(self.bridges, entries):
+        for bridge, entry in zip(self.bridges, entries, strict=True):
             if bridge.id:
                 self.mqtt.publish(f"{self.base}/bridge_{bridge.id}/state", _json(entry), retain=True)
                 self.mqtt.publish(f"{self.base}/bridge_{bridge.id}/availability",

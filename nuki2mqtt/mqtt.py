@@ -60,7 +60,7 @@ def set_nodelay(client: paho.Client) -> None:
     40 ms: that alone would be ten times the gateway's latency budget.
     """
     sock = client.socket()
-    raw = getattr(sock, "_sock", sock)  # paho may wrap the socket (TLS, websockets)
+    raw: Any = getattr(sock, "_sock", sock)  # paho may wrap the socket (TLS, websockets)
     try:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (AttributeError, OSError):

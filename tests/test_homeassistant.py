@@ -617,7 +617,7 @@ def test_names_never_repeat_the_device_name_and_only_locks_are_main() -> None:
 
 
 def test_availability_on_every_payload() -> None:
-    for topic, payload in every_payload().items():
+    for _topic, payload in every_payload().items():
         assert payload["availability_mode"] == "all"
         topics = [entry["topic"] for entry in payload["availability"]]
         assert topics[0] == "nuki2mqtt/status"

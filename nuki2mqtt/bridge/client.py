@@ -10,6 +10,7 @@ put into an exception.
 """
 from __future__ import annotations
 
+import builtins
 import errno
 import http.client
 import logging
@@ -144,7 +145,7 @@ def os_error_text(exc: BaseException) -> str | None:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in errno.errorcode:
+        if isinstance(current, OSError) and current.errno is not None and current.errno in errno.errorcode:
             return current.strerror or errno.errorcode[current.errno]
         if isinstance(current, http.client.RemoteDisconnected):
             return "closed the connection without an answer"
@@ -396,7 +397,7 @@ class BridgeClient:
         """Register ``url``; raises BadRequestError with the bridge's reason when it refuses."""
         self._checked_success(CALLBACK_ADD, {"url": url})
 
-    def callback_list(self) -> list[Callback]:
+    def callback_list(self) -> builtins.list[Callback]:
         data = self._json_object(CALLBACK_LIST)
         items = data.get("callbacks") or []
         if not isinstance(items, list):
@@ -407,7 +408,7 @@ class BridgeClient:
         """Remove by position: ids shift, so look the id up in a fresh callback_list first."""
         self._checked_success(CALLBACK_REMOVE, {"id": int(callback_id)})
 
-    def log(self, offset: int = 0, count: int = 100) -> list[dict]:
+    def log(self, offset: int = 0, count: int = 100) -> builtins.list[dict[str, Any]]:
         data = self._json_array(LOG, {"offset": int(offset), "count": int(count)})
         return [item for item in data if isinstance(item, dict)]
 

@@ -84,11 +84,8 @@ class BridgeResponseError(BridgeError):
 
     def __init__(self, endpoint: str, detail: str | None = None, status: int | None = None) -> None:
         self.status = status
+        self.summary = f"unexpected answer{f' (HTTP {status})' if status else ''}"
         super().__init__(endpoint, detail)
-
-    @property
-    def summary(self) -> str:
-        return f"unexpected answer{f' (HTTP {self.status})' if self.status else ''}"
 
 
 #: HTTP status -> exception class, for the client's error mapping.

@@ -47,6 +47,7 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from nuki2mqtt.const import (
+    LabelledEnum,
     MAX_CALLBACK_URL_LENGTH,
     MAX_CALLBACKS,
     BridgeType,
@@ -106,7 +107,7 @@ class RequestRecord:
 class _Reply:
     status: int
     body: Any = None  # JSON-able; None means an empty body
-    after: Callable[[], None] | None = field(default=None, repr=False)
+    after: Callable[[], object] | None = field(default=None, repr=False)
 
     def payload(self) -> tuple[bytes, str]:
         if self.status >= 400:
@@ -173,7 +174,7 @@ def _bool_param(params: Mapping[str, str], name: str) -> bool | None:
     raise _HttpError(400, f"{name} must be 0 or 1")
 
 
-def _enum_param(enum: type, raw: str) -> int:
+def _enum_param(enum: type[LabelledEnum], raw: str) -> int:
     raw = raw.strip()
     if _INT_RE.fullmatch(raw):
         try:
@@ -191,7 +192,7 @@ def _source_address(host: str) -> tuple[str, int] | None:
     if host in ("", "0.0.0.0", "::"):
         return None
     try:
-        return (socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0], 0)
+        return (str(socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0]), 0)
     except OSError:
         return None
 

@@ -37,6 +37,7 @@ from typing import Any, Mapping
 import yaml
 
 from nuki2mqtt.const import (
+    LabelledEnum,
     DeviceType,
     DoorSensorState,
     LockAction,
@@ -482,7 +483,7 @@ def _nuki_id(value: Any, where: str) -> int:
     return value
 
 
-def _enum_value(enum: type, value: Any, where: str) -> int:
+def _enum_value(enum: type[LabelledEnum], value: Any, where: str) -> int:
     """An enum member by label (``door_closed``) or number."""
     if isinstance(value, str):
         member = enum.__members__.get(value.strip().upper().replace(" ", "_").replace("-", "_"))

@@ -10,7 +10,6 @@ import traceback
 from datetime import datetime, timezone
 
 import pytest
-import requests
 import urllib3
 from nacl.secret import SecretBox
 
