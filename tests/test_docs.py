@@ -355,3 +355,36 @@ def test_result_and_response_examples_have_the_contract_fields() -> None:
         for line in block.strip().splitlines():
             assert list(json.loads(line)) == ["transaction", "status", "data", "error"]
     assert example("ring") ["event_type"] == "ring"
+
+
+# --------------------------------------------------------------------------- links
+
+DOCS = [CONFIG_DOC, MQTT_DOC, REPO / "docs" / "troubleshooting.md", REPO / "docs" / "security.md",
+        REPO / "CHANGELOG.md"]
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """GitHub's anchors: lower case, punctuation dropped, spaces to hyphens."""
+    anchors = set()
+    in_code = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line.startswith("#"):
+            continue
+        text = line.lstrip("#").strip().lower()
+        anchors.add(re.sub(r"[^\w\- ]", "", text).replace(" ", "-"))
+    return anchors
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_relative_links_resolve(doc: Path) -> None:
+    for target in _LINK.findall(doc.read_text(encoding="utf-8")):
+        if "://" in target:
+            continue
+        file_part, _, anchor = target.partition("#")
+        linked = (doc.parent / file_part).resolve() if file_part else doc
+        assert linked.exists(), f"{doc.name}: broken link {target}"
+        if anchor:
+            assert anchor in heading_anchors(linked), f"{doc.name}: no heading for {target}"
