@@ -36,13 +36,14 @@ def _port_or_free(preferred: int) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from nuki2mqtt.broker import LocalBroker
-    from nuki2mqtt.cli.run import wait_for_signal
+    from nuki2mqtt.cli.run import stop_on_signal, wait_for
     from nuki2mqtt.config import parse_config
     from nuki2mqtt.gateway import Gateway
     from nuki2mqtt.logs import setup_logging
     from nuki2mqtt.simulator import BridgeSimulator
 
     setup_logging("info", [DEMO_TOKEN], debug=args.debug)
+    stop = stop_on_signal()
     broker = LocalBroker(port=_port_or_free(args.mqtt_port)).start()
     sim = BridgeSimulator(host="127.0.0.1", port=_port_or_free(args.bridge_port), token=DEMO_TOKEN,
                           action_duration=1.0).start()
@@ -81,7 +82,7 @@ Ask the bridge for its info:
         flush=True,
     )
     try:
-        wait_for_signal()
+        wait_for(stop)
     finally:
         print("stopping...", file=sys.stderr, flush=True)
         gateway.stop()

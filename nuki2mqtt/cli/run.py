@@ -32,8 +32,8 @@ def config_secrets(config: "Config") -> list[str | None]:
     return secrets
 
 
-def wait_for_signal() -> None:
-    """Blocks until SIGINT or SIGTERM (docker stop)."""
+def stop_on_signal() -> threading.Event:
+    """An event set by SIGINT or SIGTERM (docker stop); installed before anything starts."""
     stop = threading.Event()
 
     def handler(signum: int, frame: object) -> None:
@@ -41,6 +41,11 @@ def wait_for_signal() -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def wait_for(stop: threading.Event) -> None:
+    # Short waits keep the main thread responsive to signals on every platform.
     while not stop.wait(1.0):
         pass
 
@@ -56,10 +61,11 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(f"invalid configuration {path}:\n" + str(exc)) from None
     setup_logging(config.log_level, config_secrets(config), debug=args.debug)
+    stop = stop_on_signal()
     gateway = Gateway(config)
     gateway.start()
     try:
-        wait_for_signal()
+        wait_for(stop)
     finally:
         gateway.stop()
     return EXIT_OK
