@@ -7,7 +7,14 @@ import logging
 import sys
 
 from nuki2mqtt.cli import EXIT_FATAL, EXIT_OK, EXIT_USAGE
-from nuki2mqtt.config import ENV_CONFIG_PATH, Config, ConfigError, load_config, resolve_config_path
+from nuki2mqtt.config import (
+    ENV_CONFIG_PATH,
+    Config,
+    ConfigError,
+    load_config,
+    resolve_config_path,
+)
+from nuki2mqtt.onboarding.cli_args import seconds
 
 _EPILOG = """\
 --online checks, one line each (ok, warn or failed, and a fix):
@@ -44,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--online", action="store_true",
                    help="also connect to the broker and each bridge: login, token, clock, callbacks")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--timeout", type=seconds, default=5.0, metavar="S",
                    help="seconds to wait for the broker and for each bridge with --online (default: 5)")
     p.set_defaults(func=_run)
 

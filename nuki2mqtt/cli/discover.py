@@ -7,12 +7,24 @@ import os
 import sys
 
 from nuki2mqtt.bridge import discover_bridges
-from nuki2mqtt.bridge.errors import BridgeConnectionError, BridgeError, BridgeTimeoutError
+from nuki2mqtt.bridge.errors import (
+    BridgeConnectionError,
+    BridgeError,
+    BridgeTimeoutError,
+)
 from nuki2mqtt.bridge.models import DiscoveredBridge
 from nuki2mqtt.cli import EXIT_FATAL, EXIT_OK
 from nuki2mqtt.const import DEFAULT_BRIDGE_PORT, DEFAULT_DISCOVERY_URL, TokenMode
 from nuki2mqtt.logs import SecretFilter
-from nuki2mqtt.onboarding.discovery_report import HEADERS, NO_BRIDGES, Found, next_steps, notes, row
+from nuki2mqtt.onboarding.cli_args import http_url, port, seconds
+from nuki2mqtt.onboarding.discovery_report import (
+    HEADERS,
+    NO_BRIDGES,
+    Found,
+    next_steps,
+    notes,
+    row,
+)
 from nuki2mqtt.onboarding.probe import probe_bridge
 from nuki2mqtt.onboarding.table import format_table
 
@@ -26,8 +38,8 @@ encrypted and hashed tokens are refused when the clocks differ by more than 60 s
 With --token-mode encrypted (the default) a skewed clock looks like a wrong token;
 --token-mode plain reads the clock either way, but sends the token unencrypted.
 
-exit status: 0 when at least one bridge was listed, 1 when none was found or the
-discovery URL could not be read."""
+exit status: 0 when at least one bridge was listed (with --host: when it answers),
+1 when none was found or the discovery URL could not be read."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,9 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--url", default=DEFAULT_DISCOVERY_URL, help=f"discovery URL (default: {DEFAULT_DISCOVERY_URL})")
+    p.add_argument("--url", type=http_url, default=DEFAULT_DISCOVERY_URL, help=f"discovery URL (default: {DEFAULT_DISCOVERY_URL})")
     p.add_argument("--host", help="probe this bridge address instead of asking the discovery URL")
-    p.add_argument("--port", type=int, default=DEFAULT_BRIDGE_PORT, help="port for --host (default: 8080)")
+    p.add_argument("--port", type=port, default=DEFAULT_BRIDGE_PORT, help="port for --host (default: 8080)")
     p.add_argument(
         "--token",
         default=None,
@@ -53,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=TokenMode.ENCRYPTED.value,
         help="how the token is sent (default: encrypted)",
     )
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--timeout", type=seconds, default=5.0, metavar="S",
                    help="seconds to wait for the discovery URL and for each bridge (default: 5)")
     p.set_defaults(func=_run)
 
@@ -67,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         probe = probe_bridge(args.host, args.port, token, args.token_mode, timeout=args.timeout)
         found = [Found(None, probe)]
         print(f"Bridge at {probe.address}:")
+        code = EXIT_OK if probe.reachable else EXIT_FATAL
     else:
         try:
             entries = discover_bridges(args.url, timeout=args.timeout)
@@ -77,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
             print(NO_BRIDGES)
             return EXIT_FATAL
         print(f"{len(entries)} bridge(s) listed by {args.url}:")
+        code = EXIT_OK
         found = [_probe_entry(entry, token, args.token_mode, args.timeout) for entry in entries]
     print()
     for line in format_table(HEADERS, [row(item) for item in found]):
@@ -90,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     if steps:
         print()
         print("Next: " + "\n      ".join(steps))
-    return EXIT_OK
+    return code
 
 
 def _probe_entry(entry: DiscoveredBridge, token: str | None, token_mode: str, timeout: float) -> Found:

@@ -9,6 +9,7 @@ from nuki2mqtt.bridge.client import BridgeClient
 from nuki2mqtt.cli import EXIT_FATAL, EXIT_OK
 from nuki2mqtt.config import resolve_config_path
 from nuki2mqtt.const import DEFAULT_BRIDGE_PORT, TokenMode
+from nuki2mqtt.onboarding.cli_args import port, seconds
 from nuki2mqtt.onboarding.clock import format_skew, skew_level
 from nuki2mqtt.onboarding.config_edit import (
     ADDED,
@@ -46,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", required=True, help="the bridge's IP address or host name (see nuki2mqtt discover)")
-    p.add_argument("--port", type=int, default=DEFAULT_BRIDGE_PORT, help="the bridge's HTTP API port (default: 8080)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+    p.add_argument("--port", type=port, default=DEFAULT_BRIDGE_PORT, help="the bridge's HTTP API port (default: 8080)")
+    p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT, metavar="S",
                    help=f"give up after S seconds in all (default: {DEFAULT_TIMEOUT:g}); each /auth waits 30 s")
     p.add_argument("--write-config", metavar="PATH",
                    help="write the token into this configuration file (without it, a terminal asks)")

@@ -91,22 +91,28 @@ def notes(found: list[Found], *, token_given: bool) -> list[str]:
 def _row_notes(item: Found) -> list[str]:
     probe, name = item.probe, item.label
     if item.discovery_disabled:
-        return [f"{name}: discovery is turned off on this bridge (listed as 0.0.0.0:0); find its IP address "
-                "in the Nuki app (Manage my devices > Bridge) and probe it with --host IP"]
+        return [
+            f"{name}: discovery is turned off on this bridge (listed as 0.0.0.0:0); find its IP address "
+            "in the Nuki app (Manage my devices > Bridge) and probe it with --host IP"
+        ]
     if probe is None:
         return []
-    where = f"{name} at {probe.address}"
+    where = f"{name} at {probe.address}" if name != NONE else probe.address
     if not probe.reachable:
         stale = " (the list keeps bridges seen in the last 30 days: it may be old)" if item.entry else ""
-        return [f"{where}: not reachable: {probe.error}{stale}; is the bridge powered and on this "
-                "network, and is this machine on the same network (not a guest Wi-Fi or a VPN)?"]
+        return [
+            f"{where}: not reachable: {probe.error}{stale}; is the bridge powered and on this "
+            "network, and is this machine on the same network (not a guest Wi-Fi or a VPN)?"
+        ]
     out: list[str] = []
     if probe.forbidden:
         out.append(f"{where}: the HTTP API is disabled; turn it on in the Nuki app (Manage my devices > Bridge)")
     elif probe.token_accepted is False:
-        out.append(f"{where}: the bridge refused the token in {probe.token_mode.value} mode "
-                   f"(401): wrong token, or clocks more than {SKEW_LIMIT:.0f} s apart; "
-                   "--token-mode plain reads the bridge's clock either way")
+        mode = probe.token_mode.value if probe.token_mode else "its"
+        out.append(
+            f"{where}: the bridge refused the token in {mode} mode (401): wrong token, or clocks more than "
+            f"{SKEW_LIMIT:.0f} s apart; --token-mode plain reads the bridge's clock either way"
+        )
     elif probe.error:
         out.append(f"{where}: {probe.error}")
     if probe.skew is not None and skew_level(probe.skew) != "ok":

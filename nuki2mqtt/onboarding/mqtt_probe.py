@@ -40,7 +40,9 @@ class MqttProbe:
 
 
 def probe_broker(cfg: MqttConfig, timeout: float = 5.0) -> MqttProbe:
-    versions = [paho.MQTTv5, paho.MQTTv311] if cfg.protocol == "5" else [paho.MQTTv311]
+    versions: list[paho.MQTTProtocolVersion] = (
+        [paho.MQTTv5, paho.MQTTv311] if cfg.protocol == "5" else [paho.MQTTv311]
+    )
     result = MqttProbe(error="no attempt")
     for version in versions:
         result = _connect_once(cfg, version, timeout)
@@ -51,7 +53,7 @@ def probe_broker(cfg: MqttConfig, timeout: float = 5.0) -> MqttProbe:
     return result
 
 
-def _connect_once(cfg: MqttConfig, version: int, timeout: float) -> MqttProbe:
+def _connect_once(cfg: MqttConfig, version: paho.MQTTProtocolVersion, timeout: float) -> MqttProbe:
     client = paho.Client(
         CallbackAPIVersion.VERSION2,
         client_id=f"{cfg.client_id}-check-{secrets.token_hex(3)}",
@@ -87,7 +89,7 @@ def _connect_once(cfg: MqttConfig, version: int, timeout: float) -> MqttProbe:
         return MqttProbe(error=f"cannot resolve the host name {cfg.host}")
     except ssl.SSLError as exc:
         return MqttProbe(error=f"TLS handshake failed: {_ssl_text(exc)}")
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return MqttProbe(error="connect timed out")
     except OSError as exc:
         return MqttProbe(error=exc.strerror or type(exc).__name__)

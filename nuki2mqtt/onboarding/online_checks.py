@@ -23,7 +23,13 @@ from nuki2mqtt.onboarding.callback_address import (
     resolve,
     url_host_port,
 )
-from nuki2mqtt.onboarding.clock import CLOCK_FIX, SKEW_LIMIT, SKEW_WARN, format_skew, skew_level
+from nuki2mqtt.onboarding.clock import (
+    CLOCK_FIX,
+    SKEW_LIMIT,
+    SKEW_WARN,
+    format_skew,
+    skew_level,
+)
 from nuki2mqtt.onboarding.mqtt_probe import (
     BAD_CREDENTIALS,
     CLIENT_ID_REJECTED,

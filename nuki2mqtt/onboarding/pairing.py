@@ -22,6 +22,7 @@ from nuki2mqtt.bridge.errors import (
 )
 from nuki2mqtt.bridge.models import AuthResult
 from nuki2mqtt.onboarding.countdown import Countdown
+from nuki2mqtt.onboarding.probe import connection_reason
 
 #: How long a bridge waits for its button after /auth (the document's 30 s).
 AUTH_WINDOW = 30.0
@@ -66,7 +67,8 @@ def request_token(
         if attempts > 1:
             countdown.restart()
         started = monotonic()
-        call = _Call(lambda: client.auth(timeout=min(window + ANSWER_GRACE, left + 1.0)))
+        wait = min(window + ANSWER_GRACE, left + 1.0)
+        call = _Call(lambda: client.auth(timeout=wait))  # noqa: B023 - runs at once, on this attempt's value
         countdown.show(min(window, left))
         while not call.done.wait(TICK):
             now = monotonic()
@@ -87,7 +89,8 @@ def request_token(
             return PairingOutcome(reason=f"the bridge at {where} refused pairing (403): its HTTP API or "
                                   f"pairing by button is turned off; {ENABLE_API_HINT}", attempts=attempts)
         if isinstance(error, BridgeConnectionError):
-            return PairingOutcome(reason=f"cannot connect to the bridge at {where}: {error.detail or 'connection failed'}; "
+            reason = connection_reason(client.host, error)
+            return PairingOutcome(reason=f"cannot connect to the bridge at {where}: {reason}; "
                                   "check --host and --port (nuki2mqtt discover lists the bridges) and that "
                                   "the bridge's HTTP API is turned on in the Nuki app", attempts=attempts)
         if isinstance(error, BridgeBusyError):

@@ -95,7 +95,7 @@ def probe_bridge(
                 token_mode=mode, token_accepted=False, skew=rough.skew, skew_source=rough.skew_source,
             )
         except (BridgeConnectionError, BridgeTimeoutError) as exc:
-            return BridgeProbe(host, port, False, error=_reason(exc), token_mode=mode)
+            return BridgeProbe(host, port, False, error=connection_reason(host, exc), token_mode=mode)
         except BridgeError as exc:
             return BridgeProbe(host, port, True, error=str(exc), status=exc.status, token_mode=mode)
     bridge_time = parse_bridge_time(info.current_time)
@@ -150,15 +150,17 @@ def _get_status(host: str, port: int, path: str, timeout: float) -> tuple[int, s
     try:
         try:
             connection.connect()
-        except socket.timeout:
+        except TimeoutError:
             raise _Unreachable("connect timed out") from None
+        except socket.gaierror:
+            raise _Unreachable(f"cannot resolve the host name {host}") from None
         except OSError as exc:
             raise _Unreachable(exc.strerror or type(exc).__name__) from None
         try:
             connection.request("GET", path)
             response = connection.getresponse()
             response.read()
-        except socket.timeout:
+        except TimeoutError:
             raise _Unreachable("connected, but no answer in time") from None
         except (OSError, http.client.HTTPException) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "closed without an answer"
@@ -174,6 +176,20 @@ def base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def _reason(exc: BridgeError) -> str:
-    """``Connection refused``, ``connect timed out``, ...: the transport's words, no URL."""
-    return exc.detail or exc.summary
+def connection_reason(host: str, exc: BridgeError) -> str:
+    """``Connection refused``, ``connect timed out``, ...: the transport's words, no URL.
+
+    The client has no words for a name that does not resolve, so that case is looked up here.
+    """
+    reason = exc.detail or exc.summary
+    if isinstance(exc, BridgeConnectionError) and reason == "connection failed" and not _resolves(host):
+        return f"cannot resolve the host name {host}"
+    return reason
+
+
+def _resolves(host: str) -> bool:
+    try:
+        socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False
+    return True

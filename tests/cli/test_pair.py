@@ -100,7 +100,7 @@ def test_pressed_during_a_later_attempt(capsys: pytest.CaptureFixture[str], brid
 def test_auth_disabled_403(capsys: pytest.CaptureFixture[str], bridge: BridgeSimulator) -> None:
     with BridgeClient(bridge.host, bridge.port, TOKEN) as client:
         assert client.config_auth(False)
-    code, out, err = pair(capsys, bridge, "--timeout", "5")
+    code, _, err = pair(capsys, bridge, "--timeout", "5")
     assert code == 1
     assert err.startswith(f"nuki2mqtt pair: the bridge at 127.0.0.1:{bridge.port} refused pairing (403): ")
     assert "Nuki app" in err and len(err.splitlines()) == 1
@@ -109,7 +109,7 @@ def test_auth_disabled_403(capsys: pytest.CaptureFixture[str], bridge: BridgeSim
 
 def test_connection_refused(capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
-    code, out, err = pair(capsys, None, "--timeout", "5", port=port)
+    code, _, err = pair(capsys, None, "--timeout", "5", port=port)
     assert code == 1
     assert err.startswith(f"nuki2mqtt pair: cannot connect to the bridge at 127.0.0.1:{port}: Connection refused; ")
     assert "nuki2mqtt discover" in err and "Traceback" not in err

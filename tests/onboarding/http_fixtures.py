@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
-from contextlib import contextmanager
 
 
 class StaticServer:
@@ -57,7 +57,7 @@ class StaticServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/discover/bridges"
 
-    def start(self) -> "StaticServer":
+    def start(self) -> StaticServer:
         self._thread.start()
         return self
 

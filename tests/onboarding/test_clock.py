@@ -5,7 +5,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from nuki2mqtt.onboarding.clock import format_skew, parse_bridge_time, parse_http_date, skew, skew_level
+from nuki2mqtt.onboarding.clock import (
+    format_skew,
+    parse_bridge_time,
+    parse_http_date,
+    skew,
+    skew_level,
+)
 
 EPOCH_2018 = datetime(2018, 4, 1, 12, 10, 11, tzinfo=timezone.utc).timestamp()
 

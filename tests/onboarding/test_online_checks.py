@@ -15,8 +15,19 @@ from nuki2mqtt.broker import free_port
 from nuki2mqtt.config import BridgeConfig, ServerConfig
 from nuki2mqtt.const import TokenMode
 from nuki2mqtt.onboarding import online_checks
-from nuki2mqtt.onboarding.callback_address import callback_url, docker_network_suspect, is_local_address
-from nuki2mqtt.onboarding.online_checks import FAILED, OK, WARN, CheckResult, check_bridge, check_listener
+from nuki2mqtt.onboarding.callback_address import (
+    callback_url,
+    docker_network_suspect,
+    is_local_address,
+)
+from nuki2mqtt.onboarding.online_checks import (
+    FAILED,
+    OK,
+    WARN,
+    CheckResult,
+    check_bridge,
+    check_listener,
+)
 from nuki2mqtt.onboarding.probe import SKEW_FROM_INFO, BridgeProbe
 from nuki2mqtt.simulator import BridgeSimulator
 from tests.onboarding.conftest import TOKEN
@@ -61,7 +72,7 @@ def test_listener_port_taken_by_another_program() -> None:
 @pytest.fixture
 def running_gateway_health() -> Iterator[int]:
     class Health(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
             body = json.dumps({"status": "ok", "mqtt": "connected", "bridges": {}}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
