@@ -357,3 +357,8 @@ def test_existing_identical_callback_is_kept(simulator: Any, make_gateway: Any, 
     assert simulator.callback_urls == [url]
     assert len([r for r in simulator.requests if r.path == "/callback/add"]) == adds
     first.stop()
+
+
+def test_advertise_url_overrides_the_detected_address(simulator: Any, make_gateway: Any) -> None:
+    gateway = make_gateway(simulator, server={"advertise_url": "http://127.0.0.1:9999/"})
+    assert simulator.callback_urls == [f"http://127.0.0.1:9999/callback/{gateway.bridges[0].id}"]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 from typing import Any, Iterator
 
@@ -110,3 +112,67 @@ def test_last_will_is_offline(broker: LocalBroker, simulator: Any, base_topic: s
     for bridge in gateway.bridges:
         bridge.worker.stop()
     gateway.listener.stop()
+
+
+def _make_certs(directory: Any) -> dict[str, str]:
+    """A throwaway CA and a server certificate for 127.0.0.1, made with openssl."""
+    import subprocess
+
+    d = directory
+    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=nuki2mqtt test CA",
+        "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.crt")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.crt", "-CAkey", f"{d}/ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", f"{d}/ext.cnf", "-out", f"{d}/server.crt")
+    return {"ca": f"{d}/ca.crt", "cert": f"{d}/server.crt", "key": f"{d}/server.key"}
+
+
+@pytest.mark.skipif(not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")),
+                    reason="a TLS listener needs mosquitto (.ci/run installs it)")
+def test_tls_with_username_and_password(tmp_path: Any, simulator: Any, base_topic: str) -> None:
+    import subprocess
+
+    from nuki2mqtt.broker import wait_for_port
+
+    certs = _make_certs(tmp_path)
+    passwd = tmp_path / "passwd"
+    subprocess.run([shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd", "-b", "-c", str(passwd),
+                    "gateway", "s3cret-pw"], check=True, capture_output=True)
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    # as root, mosquitto would switch to its own user, which cannot read pytest's private tmp_path
+    stay = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"{stay}listener {port} 127.0.0.1\ncafile {certs['ca']}\ncertfile {certs['cert']}\n"
+                    f"keyfile {certs['key']}\nallow_anonymous false\npassword_file {passwd}\n")
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port("127.0.0.1", port)
+        raw = {
+            "mqtt": {"host": "127.0.0.1", "port": port, "base_topic": base_topic, "client_id": f"tls-{base_topic}",
+                     "username": "gateway", "password": "s3cret-pw", "tls": {"ca_certs": certs["ca"]}},
+            "homeassistant": {"enabled": False},
+            "bridges": [{"host": simulator.host, "port": simulator.port, "token": simulator.token}],
+            "server": {"host": "127.0.0.1", "port": free_port()},
+        }
+        gateway = Gateway(parse_config(raw, env={}))
+        gateway.start()
+        try:
+            assert gateway.wait_ready(15), "no TLS connection"
+            assert gateway.mqtt.is_mqtt5
+        finally:
+            gateway.stop()
+        # a wrong password is refused and the gateway says so
+        raw["mqtt"]["password"] = "wrong"
+        refused = Gateway(parse_config(raw, env={}))
+        refused.start()
+        try:
+            assert not refused.mqtt.wait_connected(3)
+        finally:
+            refused.stop()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
