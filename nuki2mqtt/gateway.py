@@ -29,7 +29,7 @@ from nuki2mqtt.config import BridgeConfig, Config
 from nuki2mqtt.const import BridgeType, DeviceType, format_device_id
 from nuki2mqtt.ha_sync import HomeAssistantSync
 from nuki2mqtt.mqtt import Message, MqttConnection
-from nuki2mqtt.network import local_address_for, resolve_addresses
+from nuki2mqtt.network import in_container, is_private_bridge_network, local_address_for, resolve_addresses
 from nuki2mqtt.server import HttpListener, Reply
 from nuki2mqtt.worker import BridgeWorker, Command, CommandResult
 
@@ -263,6 +263,10 @@ class Gateway:
             _LOGGER.error("bridge %s: cannot find the local address the bridge could call back (%s); "
                           "set server.advertise_url", worker.label, exc)
             return None
+        if in_container() and is_private_bridge_network(address):
+            _LOGGER.warning("bridge %s: the callback address %s looks like a Docker network address the bridge "
+                            "cannot reach; set server.advertise_url to http://<Docker host LAN IP>:%d "
+                            "(or use host networking)", worker.label, address, self.listener.port)
         if ":" in address:
             address = f"[{address}]"
         return f"http://{address}:{self.listener.port}{path}"

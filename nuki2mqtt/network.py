@@ -1,6 +1,8 @@
 """Address helpers for the callback URL and the callback source check."""
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
 
 
@@ -27,3 +29,16 @@ def resolve_addresses(host: str) -> frozenset[str]:
 def normalize_address(address: str) -> str:
     """``::ffff:192.168.1.5`` (an IPv4 client on a dual-stack socket) -> ``192.168.1.5``."""
     return address[7:] if address.startswith("::ffff:") else address
+
+
+def in_container() -> bool:
+    """True inside a Docker (or Podman) container."""
+    return os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
+
+
+def is_private_bridge_network(address: str) -> bool:
+    """Docker's default bridge networks live in 172.16.0.0/12; a LAN bridge cannot call those."""
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network("172.16.0.0/12")
+    except ValueError:
+        return False
