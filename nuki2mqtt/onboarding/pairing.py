@@ -31,6 +31,8 @@ ANSWER_GRACE = 5.0
 #: How often the countdown is refreshed.
 TICK = 0.2
 BUSY_PAUSE = 1.0
+#: Attempts start at least this far apart, whatever the bridge does.
+MIN_SPACING = 0.5
 
 ENABLE_API_HINT = (
     "turn on the bridge's HTTP API in the Nuki app (Manage my devices > your bridge > "
@@ -59,14 +61,16 @@ def request_token(
     deadline = monotonic() + timeout
     where = f"{client.host}:{client.port}"
     attempts = 0
+    started = monotonic()
     while True:
-        left = deadline - monotonic()
+        if attempts:
+            countdown.restart()
+            time.sleep(max(0.0, min(MIN_SPACING - (monotonic() - started), deadline - monotonic())))
+        started = monotonic()
+        left = deadline - started
         if left <= 0:
             return PairingOutcome(reason=_gave_up(timeout), attempts=attempts)
         attempts += 1
-        if attempts > 1:
-            countdown.restart()
-        started = monotonic()
         wait = min(window + ANSWER_GRACE, left + 1.0)
         call = _Call(lambda: client.auth(timeout=wait))  # noqa: B023 - runs at once, on this attempt's value
         countdown.show(min(window, left))

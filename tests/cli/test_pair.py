@@ -85,7 +85,7 @@ def test_not_pressed_in_time_is_asked_again_then_given_up(capsys: pytest.Capture
     assert "The button was not pressed in time; asking again (attempt 2, giving up in 1 s)." in out
     assert err == ("nuki2mqtt pair: no button press within 0.9 s, nothing was paired; run the command again "
                    "and press the bridge's button while the countdown runs\n")
-    assert auth_requests(bridge) >= 3
+    assert 2 <= auth_requests(bridge) <= 3  # asked again, but never faster than every 0.5 s
     assert TOKEN not in out + err
 
 
