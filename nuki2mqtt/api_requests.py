@@ -57,19 +57,19 @@ class RequestHandler:
         """Runs on paho's thread: validates and queues, never waits for a bridge."""
         base = self._gw.base
         name = msg.topic[len(f"{base}/request/"):]
-        respond = self._responder(name, msg)
-        if msg.retain:
-            respond("error", None, "retained request refused: a retained message would run again at every reconnect")
-            return
         try:
             args = json.loads(msg.payload.decode("utf-8")) if msg.payload.strip() else {}
         except (UnicodeDecodeError, ValueError) as exc:
-            respond("error", None, f"invalid JSON: {exc}")
+            args, problem = None, f"invalid JSON: {exc}"
+        else:
+            problem = None if isinstance(args, dict) else 'the request must be a JSON object, e.g. {"transaction": 1}'
+        respond = self._responder(name, msg, args.get("transaction") if isinstance(args, dict) else None)
+        if msg.retain:
+            respond("error", None, "retained request refused: a retained message would run again at every reconnect")
             return
-        if not isinstance(args, dict):
-            respond("error", None, 'the request must be a JSON object, e.g. {"transaction": 1}')
+        if problem is not None or not isinstance(args, dict):
+            respond("error", None, problem)
             return
-        respond = self._responder(name, msg, args.get("transaction"))
         try:
             self._dispatch(name, args, respond)
         except RequestError as exc:
@@ -119,7 +119,7 @@ class RequestHandler:
             _LOGGER.warning("bridge %s: %s requested over MQTT", bridge.worker.label, name)
             self._job(bridge, name, lambda client: action(client, args), respond)
         elif name in WEB_REQUESTS:
-            raise RequestError(f"{name} needs the Nuki Web API: configure the web section")
+            raise RequestError(f"{name} needs the Nuki Web API, which this version of nuki2mqtt does not support yet")
         else:
             known = ["refresh", "bridge_info", "bridge_log", "bridge_callbacks", *MAINTENANCE, *sorted(WEB_REQUESTS)]
             raise RequestError(f"unknown request {name!r}; known: {', '.join(known)}")

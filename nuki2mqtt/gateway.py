@@ -84,6 +84,7 @@ class BridgeHandle:
     worker: BridgeWorker
     addresses: frozenset[str] = frozenset()
     info: BridgeInfo | None = None
+    info_at: float = 0.0  # time.monotonic() when info was read, to advance its uptime
     device_ids: set[str] = field(default_factory=set)
     listed: bool = False  # /list has been read at least once since start
 
@@ -107,7 +108,7 @@ class BridgeHandle:
                 datetime.fromtimestamp(last_seen, timezone.utc).replace(microsecond=0).isoformat()
                 if last_seen else None
             ),
-            "uptime": info.uptime if info else None,
+            "uptime": info.uptime + int(time.monotonic() - self.info_at) if info and info.uptime is not None else None,
             "callback": self.worker.callback_registered is not None,
         }
 
@@ -161,7 +162,7 @@ class Gateway:
             bridge.addresses = resolve_addresses(bridge.config.host)
         self.listener.start()
         self.mqtt.subscribe(f"{self.base}/+/set", self._on_set_message)
-        self.mqtt.subscribe(f"{self.base}/request/+", self.requests.on_message)
+        self.mqtt.subscribe(f"{self.base}/request/#", self.requests.on_message)  # names like keypad_codes/list
         self.ha.start()
         if not self.ha.enabled or not self.bridges:
             self._post(self.ha.sweep)
@@ -231,6 +232,7 @@ class Gateway:
 
         def apply() -> None:
             handle.info = info
+            handle.info_at = time.monotonic()
             _LOGGER.info("bridge %s: id %s, %s firmware %s, server %s", worker.label, info.server_id,
                          BridgeType.label_of(info.bridge_type), info.firmware,
                          "connected" if info.server_connected else "not connected")
@@ -251,6 +253,10 @@ class Gateway:
             self._publish_bridges()
 
         self._post(apply)
+
+    def on_setup(self, worker: BridgeWorker) -> None:
+        """Setup (or a later callback registration) finished: ``callback`` in the bridges entry changed."""
+        self._post(self._publish_bridges)
 
     def callback_url(self, worker: BridgeWorker, info: BridgeInfo) -> str | None:
         path = f"/callback/{info.server_id}"

@@ -47,6 +47,7 @@ def setup_logging(level: str, secrets: Iterable[str | None] = (), *, debug: bool
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO))
     if not debug:
-        # Libraries are chatty at INFO; their warnings still show.
-        for name in ("urllib3", "nuki2mqtt.paho"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        # Libraries are chatty; their problems are reported by our own lines (e.g. "cannot reach the
+        # MQTT broker ..."), so paho's own "Client is not connected" errors only show with --debug.
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        logging.getLogger("nuki2mqtt.paho").setLevel(logging.CRITICAL)

@@ -87,6 +87,9 @@ class MqttConnection:
         self._protocol = paho.MQTTv5 if config.protocol == "5" else paho.MQTTv311
         self._stopping = False
         self._ever_connected = False
+        self._connack_seen = False  # any CONNACK, even a refusal, proves the broker speaks MQTT 5
+        self._closed_before_connack = 0
+        self._unreachable_logged = False
         self._client = self._make_client()
 
     @property
@@ -210,6 +213,7 @@ class MqttConnection:
         client.max_queued_messages_set(0)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
+        client.on_connect_fail = self._handle_connect_fail
         client.on_message = self._handle_message
         client.enable_logger(logging.getLogger("nuki2mqtt.paho"))
         return client
@@ -222,9 +226,12 @@ class MqttConnection:
                 _LOGGER.warning("broker refused MQTT 5, falling back to MQTT 3.1.1")
                 self._fall_back_to_311()
                 return
-            _LOGGER.error("MQTT broker %s:%d refused the connection: %s",
-                          self._config.host, self._config.port, reason)
+            self._connack_seen = True
+            _LOGGER.error("MQTT broker %s:%d refused the connection: %s%s", self._config.host, self._config.port,
+                          reason, "; check mqtt.username and mqtt.password" if reason.value in (134, 135, 4, 5) else "")
             return
+        self._connack_seen = True
+        self._unreachable_logged = False
         set_nodelay(client)
         self._ever_connected = True
         _LOGGER.info("connected to MQTT broker %s:%d (MQTT %s)", self._config.host, self._config.port,
@@ -263,13 +270,25 @@ class MqttConnection:
     ) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if not self._ever_connected and self.is_mqtt5 and not self._stopping and client is self._client:
-            _LOGGER.warning("broker closed the connection before answering an MQTT 5 connect (%s), "
-                            "falling back to MQTT 3.1.1", reason)
-            self._fall_back_to_311()
+        if (not self._ever_connected and not self._connack_seen and self.is_mqtt5 and not self._stopping
+                and client is self._client):
+            # Once can be a network hiccup (or a TLS handshake cut short); twice in a row is a broker
+            # that hangs up on MQTT 5.
+            self._closed_before_connack += 1
+            if self._closed_before_connack >= 2:
+                _LOGGER.warning("broker closed the connection twice before answering an MQTT 5 connect (%s), "
+                                "falling back to MQTT 3.1.1", reason)
+                self._fall_back_to_311()
             return
         if was and not self._stopping:
             _LOGGER.warning("lost the MQTT connection (%s); reconnecting", reason)
+
+    def _handle_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        """No TCP (or TLS) connection: said once per outage, then paho retries with backoff."""
+        if not self._unreachable_logged and not self._stopping:
+            self._unreachable_logged = True
+            _LOGGER.warning("cannot reach the MQTT broker at %s:%d (refused, unreachable or TLS failure); "
+                            "retrying with backoff", self._config.host, self._config.port)
 
     def _subscribe_one(self, topic_filter: str) -> None:
         if self.is_mqtt5:

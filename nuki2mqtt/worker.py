@@ -26,6 +26,7 @@ MAX_ATTEMPTS = 3
 RETRY_BACKOFF = 0.25  # seconds before the 2nd attempt, doubled for the 3rd
 PROBE_DELAY = 1.0  # a failed request is confirmed by a retry this much later
 MAX_PROBE_INTERVAL = 60.0
+REGISTER_RETRY = 300.0  # while polling instead of callbacks, try again for a callback slot this often
 FALLBACK_POLL_INTERVAL = 60.0  # when callbacks cannot be registered and no poll interval is set
 
 
@@ -65,6 +66,7 @@ class WorkerListener(Protocol):
     def on_list(self, worker: "BridgeWorker", entries: list[DeviceEntry], source: str) -> None: ...
     def on_reachable(self, worker: "BridgeWorker", reachable: bool) -> None: ...
     def callback_url(self, worker: "BridgeWorker", info: BridgeInfo) -> str | None: ...
+    def on_setup(self, worker: "BridgeWorker") -> None: ...
 
 
 @dataclass
@@ -74,6 +76,7 @@ class _Timers:
     probe_backoff: float = PROBE_DELAY
     next_setup: float | None = None
     setup_backoff: float = PROBE_DELAY
+    next_register: float | None = None
 
 
 class BridgeWorker(threading.Thread):
@@ -215,6 +218,7 @@ class BridgeWorker(threading.Thread):
                 self._register(info)
             self._needs_setup = False
             self.ready.set()
+            self._listener.on_setup(self)
             self._timers.next_setup = None
             self._timers.setup_backoff = PROBE_DELAY
             self._schedule_poll()
@@ -236,6 +240,7 @@ class BridgeWorker(threading.Thread):
                          "registered" if registration.added else "already registered")
         else:
             self.callback_registered = None
+            self._timers.next_register = self._clock() + REGISTER_RETRY
             _LOGGER.error("bridge %s: cannot register the callback: %s", self.label, registration.error)
 
     def _poll(self, source: str) -> None:
@@ -249,6 +254,19 @@ class BridgeWorker(threading.Thread):
         self._seen()
         self._listener.on_list(self, entries, source)
         self._schedule_poll()
+        if self._register_due():
+            assert self.info is not None
+            try:
+                self._register(self.info)  # a slot may have been freed by another application
+            except BridgeError as exc:
+                self._failed(exc, "callback registration")
+            if self.callback_registered:
+                self._listener.on_setup(self)
+
+    def _register_due(self) -> bool:
+        due = self._timers.next_register
+        return (self._want_callbacks and not self.callback_registered and self.info is not None
+                and due is not None and self._clock() >= due)
 
     def _probe(self) -> None:
         """Confirms a failure, or finds the bridge back (then refreshes everything)."""

@@ -96,6 +96,9 @@ def test_unknown_and_web_requests(gw: Any, recorder: Any, base_topic: str) -> No
     assert unknown["status"] == "error" and "unknown request 'make_coffee'" in unknown["error"]
     web = ask(recorder, base_topic, "logs", {"transaction": 2, "device": FRONT})
     assert web["status"] == "error" and "Web API" in web["error"]
+    for name in ("keypad_codes/list", "auths/add", "users/list"):  # names with a slash are heard too
+        answer = ask(recorder, base_topic, name, {"transaction": name})
+        assert answer["status"] == "error" and "Web API" in answer["error"] and answer["transaction"] == name
 
 
 def test_retained_request_is_refused(gw: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
@@ -103,6 +106,7 @@ def test_retained_request_is_refused(gw: Any, recorder: Any, base_topic: str, si
     recorder.publish(f"{base_topic}/request/bridge_info", json.dumps({"transaction": 5}), retain=True)
     response = recorder.wait_for(f"{base_topic}/response/bridge_info", after=mark).json
     assert response["status"] == "error" and "retained" in response["error"]
+    assert response["transaction"] == 5
     recorder.publish(f"{base_topic}/request/bridge_info", b"", retain=True)
 
 

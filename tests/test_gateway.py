@@ -42,6 +42,12 @@ def test_startup_publishes_everything(running: Any, recorder: Any, base_topic: s
     assert bridges[0]["host"] == simulator.host and bridges[0]["port"] == simulator.port
     assert bridges[0]["bridge_type"] == "hardware" and bridges[0]["reachable"] is True
     assert bridges[0]["firmware"] and bridges[0]["last_seen"].endswith("+00:00")
+    # once registered, the entry says so without waiting for another /list
+    assert recorder.wait_json(f"{base_topic}/bridges", lambda b: b[0]["callback"] is True)
+    uptime = bridges[0]["uptime"]
+    time.sleep(1.1)
+    recorder.publish(f"{base_topic}/request/refresh", "{}")
+    assert recorder.wait_json(f"{base_topic}/bridges", lambda b: b[0]["uptime"] > uptime)
     state = recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
     assert state["source"] == "poll"
     assert state["door_sensor"] == "door_closed" and state["battery_charge"] == 85

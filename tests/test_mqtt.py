@@ -171,6 +171,7 @@ def test_tls_with_username_and_password(tmp_path: Any, simulator: Any, base_topi
         refused.start()
         try:
             assert not refused.mqtt.wait_connected(3)
+            assert refused.mqtt.is_mqtt5  # a refused login is not a reason to give up MQTT 5
         finally:
             refused.stop()
     finally:

@@ -25,6 +25,7 @@ class Recorder:
         self.lists: list[tuple[float, str]] = []
         self.reachability: list[tuple[float, bool]] = []
         self.infos: list[BridgeInfo] = []
+        self.setups = 0
         self._url = callback_url
 
     def on_info(self, worker: BridgeWorker, info: BridgeInfo) -> None:
@@ -38,6 +39,9 @@ class Recorder:
 
     def callback_url(self, worker: BridgeWorker, info: BridgeInfo) -> str | None:
         return self._url
+
+    def on_setup(self, worker: BridgeWorker) -> None:
+        self.setups += 1
 
 
 @pytest.fixture
@@ -201,3 +205,25 @@ def test_stop_lets_the_command_in_flight_finish_and_expires_the_queue(sim: Bridg
     late = Results()
     worker.submit_command(late.command("lock"))
     assert late.wait(1)[0][1].status == "expired"
+
+
+def test_a_freed_callback_slot_is_taken_while_polling(sim: BridgeSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from nuki2mqtt import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "REGISTER_RETRY", 0.3)
+    others = [f"http://192.0.2.{i}:8000/app" for i in range(3)]
+    for url in others:
+        requests.get(f"{sim.url}/callback/add", params={"url": url, "token": "workertoken1"}, timeout=5)
+    listener = Recorder(callback_url="http://127.0.0.1:9/ours")
+    worker = make_worker(sim, listener, poll_interval=0.2, callbacks=True)
+    assert worker.callback_registered is None and sim.callback_urls == others
+    requests.get(f"{sim.url}/callback/remove", params={"id": 1, "token": "workertoken1"}, timeout=5)
+    deadline = time.monotonic() + 5
+    while worker.callback_registered is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sim.callback_urls == [others[0], others[2], "http://127.0.0.1:9/ours"]
+    assert listener.setups == 2  # the gateway hears of it and republishes the bridge
+    worker.stop()
+    assert sim.callback_urls == [others[0], others[2]]
