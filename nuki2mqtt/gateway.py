@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from nuki2mqtt import state as states
 from nuki2mqtt.api_requests import RequestHandler
@@ -29,7 +30,7 @@ from nuki2mqtt.config import BridgeConfig, Config
 from nuki2mqtt.const import BridgeType, DeviceType, format_device_id
 from nuki2mqtt.ha_sync import HomeAssistantSync
 from nuki2mqtt.mqtt import Message, MqttConnection
-from nuki2mqtt.network import in_container, is_private_bridge_network, local_address_for, resolve_addresses
+from nuki2mqtt.network import callback_url, docker_network_suspect, in_container, resolve_addresses
 from nuki2mqtt.server import HttpListener, Reply
 from nuki2mqtt.worker import BridgeWorker, Command, CommandResult
 
@@ -259,23 +260,20 @@ class Gateway:
         self._post(self._publish_bridges)
 
     def callback_url(self, worker: BridgeWorker, info: BridgeInfo) -> str | None:
-        path = f"/callback/{info.server_id}"
-        if self.config.server.advertise_url:
-            return self.config.server.advertise_url.rstrip("/") + path
         cfg = self._handle_by_worker[id(worker)].config
         try:
-            address = local_address_for(cfg.host, cfg.port)
+            url = callback_url(self.config.server.advertise_url, cfg.host, cfg.port, self.listener.port,
+                               str(info.server_id))
         except OSError as exc:
             _LOGGER.error("bridge %s: cannot find the local address the bridge could call back (%s); "
                           "set server.advertise_url", worker.label, exc)
             return None
-        if in_container() and is_private_bridge_network(address):
+        address = urlsplit(url).hostname or ""
+        if not self.config.server.advertise_url and in_container() and docker_network_suspect(address, cfg.host):
             _LOGGER.warning("bridge %s: the callback address %s looks like a Docker network address the bridge "
                             "cannot reach; set server.advertise_url to http://<Docker host LAN IP>:%d "
                             "(or use host networking)", worker.label, address, self.listener.port)
-        if ":" in address:
-            address = f"[{address}]"
-        return f"http://{address}:{self.listener.port}{path}"
+        return url
 
     # ================================================================ applying readings (state thread)
     def _apply_list(self, handle: BridgeHandle, entries: list[DeviceEntry], source: str) -> None:

@@ -36,9 +36,37 @@ def in_container() -> bool:
     return os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
 
 
-def is_private_bridge_network(address: str) -> bool:
-    """Docker's default bridge networks live in 172.16.0.0/12; a LAN bridge cannot call those."""
+#: Docker's default address pool for bridge networks (docker0 is 172.17.0.0/16).
+DOCKER_POOL = ipaddress.ip_network("172.16.0.0/12")
+CALLBACK_PATH = "/callback/"
+
+
+def callback_url(advertise_url: str | None, bridge_host: str, bridge_port: int, listen_port: int,
+                 bridge_id: str) -> str:
+    """The URL the gateway registers on a bridge: ``advertise_url`` if set, else the address the
+    route to the bridge leaves from. Raises OSError when there is no route."""
+    path = f"{CALLBACK_PATH}{bridge_id}"
+    if advertise_url:
+        return advertise_url.rstrip("/") + path
+    address = local_address_for(bridge_host, bridge_port)
+    if ":" in address:
+        address = f"[{address}]"
+    return f"http://{address}:{listen_port}{path}"
+
+
+def docker_network_suspect(address: str, bridge_host: str) -> bool:
+    """An address in Docker's bridge pool while the bridge is outside that /16: the bridge cannot route to it."""
     try:
-        return ipaddress.ip_address(address) in ipaddress.ip_network("172.16.0.0/12")
+        ours = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if ours.version != 4 or ours not in DOCKER_POOL:
+        return False
+    for candidate in (bridge_host, *resolve_addresses(bridge_host)):
+        try:
+            theirs = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if theirs.version == 4 and theirs in ipaddress.ip_network(f"{ours}/16", strict=False):
+            return False
+    return True

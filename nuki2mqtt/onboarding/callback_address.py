@@ -8,27 +8,20 @@ not a Docker bridge-network address that the LAN cannot route to.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from nuki2mqtt import network
 from nuki2mqtt.config import ServerConfig
-from nuki2mqtt.network import local_address_for
+from nuki2mqtt.network import docker_network_suspect
 
-CALLBACK_PATH = "/callback/"
-#: Docker's default address pool for bridge networks (docker0 is 172.17.0.0/16).
-DOCKER_POOL = ipaddress.ip_network("172.16.0.0/12")
+__all__ = ["callback_url", "docker_network_suspect", "is_local_address", "port_in_use", "resolve", "url_host_port"]
+
 
 
 def callback_url(server: ServerConfig, bridge_host: str, bridge_port: int, bridge_id: str) -> str:
-    """The URL the gateway registers on this bridge (as the gateway computes it). Raises OSError without a route."""
-    path = f"{CALLBACK_PATH}{bridge_id}"
-    if server.advertise_url:
-        return server.advertise_url.rstrip("/") + path
-    address = local_address_for(bridge_host, bridge_port)
-    if ":" in address:
-        address = f"[{address}]"
-    return f"http://{address}:{server.port}{path}"
+    """The URL the gateway registers on this bridge, computed as the gateway does. Raises OSError without a route."""
+    return network.callback_url(server.advertise_url, bridge_host, bridge_port, server.port, bridge_id)
 
 
 def url_host_port(url: str) -> tuple[str, int]:
@@ -48,30 +41,7 @@ def is_local_address(address: str) -> bool:
 
 
 def resolve(host: str) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except OSError:
-        return []
-    return sorted({str(info[4][0]) for info in infos})
-
-
-def docker_network_suspect(address: str, bridge_host: str) -> bool:
-    """An address in Docker's bridge pool while the bridge is outside that /16: the bridge cannot route to it."""
-    try:
-        ours = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if ours.version != 4 or ours not in DOCKER_POOL:
-        return False
-    addresses = [bridge_host, *resolve(bridge_host)]
-    for candidate in addresses:
-        try:
-            theirs = ipaddress.ip_address(candidate)
-        except ValueError:
-            continue
-        if theirs.version == 4 and theirs in ipaddress.ip_network(f"{ours}/16", strict=False):
-            return False
-    return True
+    return sorted(network.resolve_addresses(host))
 
 
 def port_in_use(host: str, port: int) -> bool | str:

@@ -238,6 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header follows the simulated clock (clock_offset), as a skewed bridge's would.
+        return super().date_time_string(self.server.sim.now() if timestamp is None else timestamp)
+
     def setup(self) -> None:
         # One request per connection (HTTP/1.0, Connection: close): accept time is arrival time.
         self.arrived: float | None = self.server.arrivals.pop(id(self.request), None)
