@@ -7,6 +7,7 @@ import logging
 import sys
 
 from nuki2mqtt.cli import EXIT_FATAL, EXIT_OK, EXIT_USAGE
+from nuki2mqtt.cli.args import seconds
 from nuki2mqtt.config import (
     ENV_CONFIG_PATH,
     Config,
@@ -14,7 +15,6 @@ from nuki2mqtt.config import (
     load_config,
     resolve_config_path,
 )
-from nuki2mqtt.onboarding.cli_args import seconds
 
 _EPILOG = """\
 --online checks, one line each (ok, warn or failed, and a fix):

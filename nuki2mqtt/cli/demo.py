@@ -6,6 +6,7 @@ import socket
 import sys
 
 from nuki2mqtt.cli import EXIT_OK
+from nuki2mqtt.cli.args import port
 from nuki2mqtt.cli.simulate import DEMO_TOKEN
 
 
@@ -17,9 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "an MQTT broker (mosquitto from PATH, else the embedded amqtt broker) and the gateway, all on "
         "this machine. Ctrl-C stops everything.",
     )
-    p.add_argument("--mqtt-port", type=int, default=1883, help="broker port, if free (default 1883, else any free port)")
-    p.add_argument("--bridge-port", type=int, default=8080, help="simulated bridge port, if free (default 8080)")
-    p.add_argument("--listen-port", type=int, default=8321, help="gateway HTTP listener port, if free (default 8321)")
+    p.add_argument("--mqtt-port", type=port, default=1883, help="broker port, if free (default 1883, else any free port)")
+    p.add_argument("--bridge-port", type=port, default=8080, help="simulated bridge port, if free (default 8080)")
+    p.add_argument("--listen-port", type=port, default=8321, help="gateway HTTP listener port, if free (default 8321)")
     p.set_defaults(func=_run)
 
 

@@ -14,9 +14,9 @@ from nuki2mqtt.bridge.errors import (
 )
 from nuki2mqtt.bridge.models import DiscoveredBridge
 from nuki2mqtt.cli import EXIT_FATAL, EXIT_OK
+from nuki2mqtt.cli.args import http_url, port, seconds
 from nuki2mqtt.const import DEFAULT_BRIDGE_PORT, DEFAULT_DISCOVERY_URL, TokenMode
 from nuki2mqtt.logs import SecretFilter
-from nuki2mqtt.onboarding.cli_args import http_url, port, seconds
 from nuki2mqtt.onboarding.discovery_report import (
     HEADERS,
     NO_BRIDGES,

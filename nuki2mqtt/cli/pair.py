@@ -7,9 +7,9 @@ from pathlib import Path
 
 from nuki2mqtt.bridge.client import BridgeClient
 from nuki2mqtt.cli import EXIT_FATAL, EXIT_OK
+from nuki2mqtt.cli.args import port, seconds
 from nuki2mqtt.config import resolve_config_path
 from nuki2mqtt.const import DEFAULT_BRIDGE_PORT, TokenMode
-from nuki2mqtt.onboarding.cli_args import port, seconds
 from nuki2mqtt.onboarding.clock import format_skew, skew_level
 from nuki2mqtt.onboarding.config_edit import (
     ADDED,

@@ -8,6 +8,7 @@ import threading
 from types import FrameType
 from typing import Any
 
+from nuki2mqtt.cli.args import delay, port_or_zero
 from nuki2mqtt.const import DEFAULT_BRIDGE_PORT, BridgeType
 
 #: The token used when none is given; printed at start because it is a demo, not a secret.
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on and send callbacks from (default: 127.0.0.1)")
     p.add_argument(
-        "--port", type=int, default=DEFAULT_BRIDGE_PORT, help="port to listen on; 0 picks a free one (default: 8080)"
+        "--port", type=port_or_zero, default=DEFAULT_BRIDGE_PORT, help="port to listen on; 0 picks a free one (default: 8080)"
     )
     p.add_argument(
         "--token",
@@ -65,14 +66,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--service-delay",
-        type=_seconds,
+        type=delay,
         default=0.0,
         metavar="S",
         help="seconds every bridge request takes to serve while it holds the one-request slot (default: 0)",
     )
     p.add_argument(
         "--action-duration",
-        type=_seconds,
+        type=delay,
         default=1.0,
         metavar="S",
         help="seconds each transitional state of a lock action lasts, e.g. 'unlocking' (default: 1.0)",
@@ -83,16 +84,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="queue concurrent requests instead of answering 503 at once (a real bridge is strict)",
     )
     p.set_defaults(func=_run)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:
