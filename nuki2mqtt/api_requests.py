@@ -59,7 +59,7 @@ class RequestHandler:
         name = msg.topic[len(f"{base}/request/"):]
         try:
             args = json.loads(msg.payload.decode("utf-8")) if msg.payload.strip() else {}
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             args, problem = None, f"invalid JSON: {exc}"
         else:
             problem = None if isinstance(args, dict) else 'the request must be a JSON object, e.g. {"transaction": 1}'
@@ -70,8 +70,9 @@ class RequestHandler:
         if problem is not None or not isinstance(args, dict):
             respond("error", None, problem)
             return
+        deadline = msg.received_at + float(self._gw.config.commands.ttl)  # requests, too, never run late
         try:
-            self._dispatch(name, args, respond)
+            self._dispatch(name, args, respond, deadline)
         except RequestError as exc:
             respond("error", None, str(exc))
         except ValueError as exc:
@@ -91,12 +92,12 @@ class RequestHandler:
 
         return respond
 
-    def _dispatch(self, name: str, args: dict[str, Any], respond: Respond) -> None:
+    def _dispatch(self, name: str, args: dict[str, Any], respond: Respond, deadline: float) -> None:
         if name == "refresh":
-            self._refresh(args, respond)
+            self._refresh(args, respond, deadline)
         elif name == "bridge_info":
             bridge = self._gw.bridge_by_ref(args.get("bridge"))
-            self._job(bridge, name, lambda client: dict(client.info().raw), respond)
+            self._job(bridge, name, lambda client: dict(client.info().raw), respond, deadline)
         elif name == "bridge_log":
             bridge = self._gw.bridge_by_ref(args.get("bridge"))
             offset = _opt_int(args, "offset") or 0
@@ -104,12 +105,12 @@ class RequestHandler:
             count = 100 if count is None else count
             if offset < 0 or not 1 <= count <= 1000:
                 raise RequestError('"offset" must be >= 0 and "count" between 1 and 1000')
-            self._job(bridge, name, lambda client: client.log(offset=offset, count=count), respond)
+            self._job(bridge, name, lambda client: client.log(offset=offset, count=count), respond, deadline)
         elif name == "bridge_callbacks":
             bridge = self._gw.bridge_by_ref(args.get("bridge"))
             own = bridge.worker.callback_registered
             self._job(bridge, name, lambda client: [
-                {**asdict(cb), "own": cb.url == own} for cb in client.callback_list()], respond)
+                {**asdict(cb), "own": cb.url == own} for cb in client.callback_list()], respond, deadline)
         elif name in MAINTENANCE:
             bridge = self._gw.bridge_by_ref(args.get("bridge"))
             if not bridge.config.allow_maintenance:
@@ -117,14 +118,14 @@ class RequestHandler:
                     f"{name} is disabled: set allow_maintenance: true for bridge {bridge.config.host} to allow it")
             action = MAINTENANCE[name]
             _LOGGER.warning("bridge %s: %s requested over MQTT", bridge.worker.label, name)
-            self._job(bridge, name, lambda client: action(client, args), respond)
+            self._job(bridge, name, lambda client: action(client, args), respond, deadline)
         elif name in WEB_REQUESTS:
             raise RequestError(f"{name} needs the Nuki Web API, which this version of nuki2mqtt does not support yet")
         else:
             known = ["refresh", "bridge_info", "bridge_log", "bridge_callbacks", *MAINTENANCE, *sorted(WEB_REQUESTS)]
             raise RequestError(f"unknown request {name!r}; known: {', '.join(known)}")
 
-    def _refresh(self, args: dict[str, Any], respond: Respond) -> None:
+    def _refresh(self, args: dict[str, Any], respond: Respond, deadline: float) -> None:
         ref = args.get("device")
         if ref is not None:
             device = self._gw.device_by_ref(str(ref))
@@ -142,7 +143,8 @@ class RequestHandler:
         def one_done(bridge: "BridgeHandle", result: Any, error: BaseException | None) -> None:
             """Runs on each bridge's worker; the last one to finish answers."""
             if error is None:
-                self._gw.on_list(bridge.worker, result, "poll")
+                read_at, entries = result
+                self._gw.on_list(bridge.worker, entries, "poll", read_at)
             with lock:
                 if error is not None:
                     errors.append(f"{bridge.config.host}: {error}")
@@ -154,18 +156,22 @@ class RequestHandler:
             else:
                 respond("ok", {"bridges": [b.id for b in targets]}, None)
 
-        def read_list(client: Any) -> Any:
-            return client.list()
+        clock = self._gw.clock
+
+        def read_list(client: Any) -> tuple[float, Any]:
+            read_at = clock()
+            return read_at, client.list()
 
         for bridge in targets:
             done: Callable[[Any, BaseException | None], None] = functools.partial(one_done, bridge)
-            bridge.worker.submit_job(Job(run=read_list, done=done, name="/list"))
+            bridge.worker.submit_job(Job(run=read_list, done=done, name="/list", deadline=deadline))
 
-    def _job(self, bridge: "BridgeHandle", name: str, run: Callable[[Any], Any], respond: Respond) -> None:
+    def _job(self, bridge: "BridgeHandle", name: str, run: Callable[[Any], Any], respond: Respond,
+             deadline: float) -> None:
         def done(result: Any, error: BaseException | None) -> None:
             if error is not None:
                 respond("error", None, str(error))
             else:
                 respond("ok", result, None)
 
-        bridge.worker.submit_job(Job(run=run, done=done, name=name))
+        bridge.worker.submit_job(Job(run=run, done=done, name=name, deadline=deadline))

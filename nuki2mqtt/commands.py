@@ -59,6 +59,8 @@ def parse_command(payload: bytes, *, is_opener: bool) -> ParsedCommand | Rejecte
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             return RejectedCommand(action=text, error=f"invalid JSON: {exc.msg} at position {exc.pos}")
+        except RecursionError:
+            return RejectedCommand(action=text[:100], error="invalid JSON: nested too deeply")
         if not isinstance(data, dict):
             return RejectedCommand(action=text, error='JSON command must be an object like {"action": "unlock"}')
         correlation_id = data.get("id")

@@ -58,6 +58,7 @@ class Device:
     bridge: "BridgeHandle | None" = None
     state: dict[str, Any] | None = None
     available: bool | None = None
+    callback_at: float | None = None  # gateway clock when the last callback for it arrived
 
     @property
     def is_opener(self) -> bool:
@@ -129,7 +130,7 @@ class Gateway:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self._clock = clock
+        self.clock = clock
         self.base = config.mqtt.base_topic
         self.mqtt = MqttConnection(config.mqtt, clock=clock, on_connected=self._on_mqtt_connected)
         self.listener = HttpListener(config.server.host, config.server.port, self)
@@ -194,13 +195,16 @@ class Gateway:
     def stop(self) -> None:
         """No new commands; the one in flight finishes; callbacks removed; ``offline`` published."""
         self._accepting = False
-        for bridge in self.bridges:
-            bridge.worker.stop()
+        finished = {id(b): b.worker.stop() for b in self.bridges}
         self.listener.stop()
         self._events.put(None)
         self._state_thread.join(timeout=10)
         self.mqtt.stop()
         for bridge in self.bridges:
+            if not finished[id(bridge)]:
+                # Closing the pool under a running request would fail it; the process ends anyway.
+                _LOGGER.warning("bridge %s: still busy with a request at stop; left to finish", bridge.worker.label)
+                continue
             close = getattr(bridge.worker.client, "close", None)
             if close:
                 close()
@@ -241,9 +245,10 @@ class Gateway:
 
         self._post(apply)
 
-    def on_list(self, worker: BridgeWorker, entries: list[DeviceEntry], source: str) -> None:
+    def on_list(self, worker: BridgeWorker, entries: list[DeviceEntry], source: str,
+                read_at: float | None = None) -> None:
         handle = self._handle_by_worker[id(worker)]
-        self._post(lambda: self._apply_list(handle, entries, source))
+        self._post(lambda: self._apply_list(handle, entries, source, read_at))
 
     def on_reachable(self, worker: BridgeWorker, reachable: bool) -> None:
         handle = self._handle_by_worker[id(worker)]
@@ -276,7 +281,12 @@ class Gateway:
         return url
 
     # ================================================================ applying readings (state thread)
-    def _apply_list(self, handle: BridgeHandle, entries: list[DeviceEntry], source: str) -> None:
+    def _apply_list(self, handle: BridgeHandle, entries: list[DeviceEntry], source: str,
+                    read_at: float | None = None) -> None:
+        """A /list answer: devices come and go; a state older than the device's last callback is skipped.
+
+        A read that began before a callback arrived may carry the state from before that change.
+        """
         seen: set[str] = set()
         devices_changed = False
         for entry in entries:
@@ -291,7 +301,8 @@ class Gateway:
                 device.name = self.config.device(device_id).name or entry.name
                 device.firmware = entry.firmware_version or device.firmware
                 devices_changed = True
-            self._apply_reading(device, entry.last_known_state, source)
+            if read_at is None or device.callback_at is None or device.callback_at < read_at:
+                self._apply_reading(device, entry.last_known_state, source)
             self._set_available(device, True)
         for device_id in sorted(handle.device_ids - seen):
             self._remove_device(self._devices[device_id])
@@ -442,7 +453,7 @@ class Gateway:
                 "status": status,
                 "error": error,
                 "attempts": attempts,
-                "duration_ms": round((self._clock() - msg.received_at) * 1000),
+                "duration_ms": round((self.clock() - msg.received_at) * 1000),
             }
             payload = _json(result)
             self.mqtt.publish(f"{self.base}/{topic}/result", payload)
@@ -452,6 +463,13 @@ class Gateway:
         return reply
 
     # ================================================================ HTTP listener API (listener threads)
+    def callback_sender_allowed(self, client_ip: str) -> bool:
+        if any(client_ip in b.addresses for b in self.bridges):
+            return True
+        for bridge in self.bridges:  # a bridge's host name may point elsewhere now
+            bridge.addresses = resolve_addresses(bridge.config.host)
+        return any(client_ip in b.addresses for b in self.bridges)
+
     def handle_callback(self, bridge_id: str, client_ip: str, body: bytes) -> Reply:
         handle = next((b for b in self.bridges if b.id == bridge_id), None)
         if handle is None:
@@ -463,7 +481,7 @@ class Gateway:
                 return Reply(HTTPStatus.FORBIDDEN, {"error": "callbacks are accepted only from the bridge's address"})
         try:
             data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             _LOGGER.warning("bridge %s sent an invalid callback body: %s", bridge_id, exc)
             return Reply(HTTPStatus.BAD_REQUEST, {"error": f"invalid JSON: {exc}"})
         try:
@@ -471,15 +489,18 @@ class Gateway:
         except (KeyError, TypeError, ValueError) as exc:
             _LOGGER.warning("bridge %s sent a callback without a valid nukiId: %s", bridge_id, exc)
             return Reply(HTTPStatus.BAD_REQUEST, {"error": "callback body must be a JSON object with an integer nukiId"})
-        return Reply(HTTPStatus.OK, {"success": True}, after=lambda: self._post(lambda: self._apply_callback(handle, event)))
+        received = self.clock()
+        return Reply(HTTPStatus.OK, {"success": True},
+                     after=lambda: self._post(lambda: self._apply_callback(handle, event, received)))
 
-    def _apply_callback(self, handle: BridgeHandle, event: CallbackEvent) -> None:
+    def _apply_callback(self, handle: BridgeHandle, event: CallbackEvent, received: float) -> None:
         device = self._devices.get(format_device_id(event.nuki_id))
         if device is None or device.bridge is not handle:
             _LOGGER.info("bridge %s: callback for unknown device %s; reading /list", handle.worker.label,
                          format_device_id(event.nuki_id))
             handle.worker.request_poll()
             return
+        device.callback_at = received
         self._apply_reading(device, event.state, "callback")
         self._set_available(device, True)
         self.ha.update_device(device.entry(), device.state)

@@ -169,16 +169,20 @@ class MqttConnection:
         """Publishes; retained payloads are remembered and republished after a reconnect."""
         data = payload.encode() if isinstance(payload, str) else payload
         if retain:
+            # Stored and sent under the lock the reconnect republish holds too, so a copy taken
+            # before this value can never be sent after it.
             with self._lock:
                 if data:
                     self._retained[topic] = data
                 else:
                     self._retained.pop(topic, None)
+                self._client.publish(topic, data, qos=qos, retain=True)
+            return
         properties = None
         if correlation_data is not None and self.is_mqtt5:
             properties = Properties(PacketTypes.PUBLISH)
             properties.CorrelationData = correlation_data
-        self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+        self._client.publish(topic, data, qos=qos, retain=False, properties=properties)
 
     def retained(self, topic: str) -> bytes | None:
         with self._lock:
@@ -210,7 +214,8 @@ class MqttConnection:
         client.will_set(self.status_topic, "offline", qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(200)
-        client.max_queued_messages_set(0)
+        # Bounded while the broker is away; retained state is republished from our own copy anyway.
+        client.max_queued_messages_set(10_000)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_connect_fail = self._handle_connect_fail
@@ -239,12 +244,12 @@ class MqttConnection:
         self._connected.set()
         with self._lock:
             filters = list(self._subscriptions)
-            retained = list(self._retained.items())
         for topic_filter in filters:
             self._subscribe_one(topic_filter)
         client.publish(self.status_topic, "online", qos=1, retain=True)
-        for topic, data in retained:
-            client.publish(topic, data, qos=1, retain=True)
+        with self._lock:  # see publish(): no newer value can slip in between
+            for topic, data in self._retained.items():
+                client.publish(topic, data, qos=1, retain=True)
         if self._on_connected:
             self._on_connected()
 
@@ -293,7 +298,9 @@ class MqttConnection:
     def _subscribe_one(self, topic_filter: str) -> None:
         if self.is_mqtt5:
             # retain-as-published: a retained command is recognisable even when it arrives live.
-            options = SubscribeOptions(qos=1, retainAsPublished=True)
+            # no-local: our own publications (a reply sent to a response topic that is one of our
+            # command topics) never come back to us as commands.
+            options = SubscribeOptions(qos=1, retainAsPublished=True, noLocal=True)
             self._client.subscribe(topic_filter, options=options)
         else:
             self._client.subscribe(topic_filter, qos=1)
@@ -318,5 +325,13 @@ class MqttConnection:
                 _LOGGER.exception("error handling MQTT message on %s", msg.topic)
 
     def publish_response(self, topic: str, payload: str, correlation_data: bytes | None) -> None:
-        """A reply on an MQTT 5 response topic, echoing the request's correlation data."""
+        """A reply on an MQTT 5 response topic, echoing the request's correlation data.
+
+        Never onto a topic we take commands or requests from: a reply there would be a command.
+        """
+        with self._lock:
+            ours = [f for f in self._subscriptions if paho.topic_matches_sub(f, topic)]
+        if ours or "+" in topic or "#" in topic:
+            _LOGGER.warning("not replying on response topic %s: it is a command topic or not a topic name", topic)
+            return
         self.publish(topic, payload, qos=1, correlation_data=correlation_data)

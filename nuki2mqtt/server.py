@@ -32,6 +32,7 @@ class Reply:
 class ListenerApi(Protocol):
     """What the listener asks the gateway; every method must return quickly."""
 
+    def callback_sender_allowed(self, client_ip: str) -> bool: ...
     def handle_callback(self, bridge_id: str, client_ip: str, body: bytes) -> Reply: ...
     def handle_webhook(self, headers: dict[str, str], body: bytes) -> Reply: ...
     def health(self) -> tuple[int, dict[str, Any]]: ...
@@ -54,6 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: never let the body wait for an ACK
+    timeout = 10  # an idle or stalled connection gives its thread back
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
         _LOGGER.debug("%s %s", self.address_string(), format % args)
@@ -67,12 +69,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         path = self.path.split("?", 1)[0]
+        client_ip = normalize_address(self.client_address[0])
+        if path.startswith("/callback/") and not self.server.api.callback_sender_allowed(client_ip):
+            # Anyone but a configured bridge hears nothing else: not even whether an id exists.
+            self.close_connection = True
+            self._send(Reply(HTTPStatus.FORBIDDEN, {"error": "callbacks are accepted only from a configured bridge"}))
+            return
         body = self._read_body()
         if body is None:
             return
         api = self.server.api
         if path.startswith("/callback/") and path.count("/") == 2:
-            reply = api.handle_callback(path[len("/callback/"):], normalize_address(self.client_address[0]), body)
+            reply = api.handle_callback(path[len("/callback/"):], client_ip, body)
         elif path == "/webhook/nuki-web":
             reply = api.handle_webhook({k.lower(): v for k, v in self.headers.items()}, body)
         else:

@@ -57,13 +57,15 @@ class Job:
     run: Callable[[Any], Any]  # gets the BridgeClient
     done: Callable[[Any, BaseException | None], None]
     name: str = "job"
+    deadline: float | None = None  # not started after this: answered with an error, never sent
 
 
 class WorkerListener(Protocol):
     """What the worker reports; implementations must not block (they hand work on)."""
 
     def on_info(self, worker: "BridgeWorker", info: BridgeInfo) -> None: ...
-    def on_list(self, worker: "BridgeWorker", entries: list[DeviceEntry], source: str) -> None: ...
+    def on_list(self, worker: "BridgeWorker", entries: list[DeviceEntry], source: str,
+                read_at: float | None = None) -> None: ...
     def on_reachable(self, worker: "BridgeWorker", reachable: bool) -> None: ...
     def callback_url(self, worker: "BridgeWorker", info: BridgeInfo) -> str | None: ...
     def on_setup(self, worker: "BridgeWorker") -> None: ...
@@ -141,12 +143,20 @@ class BridgeWorker(threading.Thread):
             self._needs_setup = True
             self._cond.notify()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """No new work; queued commands expire, the one in flight finishes; our callback is removed."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """No new work; queued commands expire now, the one in flight finishes; our callback is removed.
+
+        Waits for an action in flight as long as the client would (a lock's motor), then for the
+        callback removal; True once the thread has ended.
+        """
         with self._cond:
             self._stopping = True
             self._cond.notify()
+        self._drain()
+        if timeout is None:
+            timeout = float(getattr(self.client, "action_timeout", 40.0)) + 15.0
         self.join(timeout)
+        return not self.is_alive()
 
     @property
     def effective_poll_interval(self) -> float:
@@ -211,9 +221,10 @@ class BridgeWorker(threading.Thread):
             self._seen()
             self.info = info
             self._listener.on_info(self, info)
+            read_at = self._clock()
             entries = self.client.list()
             self._seen()
-            self._listener.on_list(self, entries, "poll")
+            self._listener.on_list(self, entries, "poll", read_at)
             if self._want_callbacks:
                 self._register(info)
             self._needs_setup = False
@@ -244,6 +255,7 @@ class BridgeWorker(threading.Thread):
             _LOGGER.error("bridge %s: cannot register the callback: %s", self.label, registration.error)
 
     def _poll(self, source: str) -> None:
+        read_at = self._clock()
         try:
             entries = self.client.list()
         except BridgeError as exc:
@@ -252,7 +264,7 @@ class BridgeWorker(threading.Thread):
             self._timers.next_poll = self._clock() + PROBE_DELAY
             return
         self._seen()
-        self._listener.on_list(self, entries, source)
+        self._listener.on_list(self, entries, source, read_at)
         self._schedule_poll()
         if self._register_due():
             assert self.info is not None
@@ -270,6 +282,7 @@ class BridgeWorker(threading.Thread):
 
     def _probe(self) -> None:
         """Confirms a failure, or finds the bridge back (then refreshes everything)."""
+        read_at = self._clock()
         try:
             entries = self.client.list()
         except BridgeBusyError:
@@ -286,12 +299,15 @@ class BridgeWorker(threading.Thread):
             return
         was_unreachable = self.reachable is False
         self._seen()
-        self._listener.on_list(self, entries, "poll")
+        self._listener.on_list(self, entries, "poll", read_at)
         if was_unreachable or self.info is None:
             self._needs_setup = True
         self._schedule_poll()
 
     def _run_job(self, job: Job) -> None:
+        if job.deadline is not None and self._clock() > job.deadline:
+            job.done(None, TimeoutError("the bridge was busy or unreachable for longer than commands.ttl; not sent"))
+            return
         try:
             result = job.run(self.client)
         except BridgeError as exc:

@@ -368,3 +368,101 @@ def test_existing_identical_callback_is_kept(simulator: Any, make_gateway: Any, 
 def test_advertise_url_overrides_the_detected_address(simulator: Any, make_gateway: Any) -> None:
     gateway = make_gateway(simulator, server={"advertise_url": "http://127.0.0.1:9999/"})
     assert simulator.callback_urls == [f"http://127.0.0.1:9999/callback/{gateway.bridges[0].id}"]
+
+
+# ------------------------------------------------------------------ review findings
+@pytest.mark.parametrize("retained", [False, True])
+def test_a_reply_aimed_at_a_command_topic_is_never_a_command(running: Any, recorder: Any, base_topic: str,
+                                                             simulator: Any, retained: bool) -> None:
+    before = len(lock_actions(simulator))
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlatch", retain=retained,
+                     response_topic=f"{base_topic}/{FRONT}/set", correlation_data=b"x")
+    recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
+    time.sleep(1.0)
+    assert len(lock_actions(simulator)) == before + (0 if retained else 1)
+    assert len(recorder.messages(f"{base_topic}/{FRONT}/result")) == 1
+    if retained:
+        recorder.publish(f"{base_topic}/{FRONT}/set", b"", retain=True)
+
+
+def test_a_list_read_begun_before_a_callback_does_not_undo_it(running: Any, recorder: Any, base_topic: str,
+                                                              simulator: Any) -> None:
+    simulator.set_service_delay(1.0)  # the /list answer (locked) arrives after the change's callback
+    recorder.publish(f"{base_topic}/request/refresh", json.dumps({"transaction": 1}))
+    time.sleep(0.3)
+    simulator.set_lock_state(FRONT_ID, LockState.UNLOCKED)
+    recorder.wait_json(f"{base_topic}/response/refresh", lambda r: r["transaction"] == 1, timeout=10)
+    time.sleep(0.3)
+    published = [m.json["state"] for m in recorder.messages(f"{base_topic}/{FRONT}/state")]
+    assert published[-1] == "unlocked", published
+
+
+def test_stop_during_a_slow_action(simulator: Any, make_gateway: Any, recorder: Any, base_topic: str) -> None:
+    recorder.subscribe(f"{base_topic}/#")
+    gateway = make_gateway(simulator, start=False)
+    gateway.start()
+    assert gateway.wait_ready(15)
+    simulator.set_action_duration(1.5)
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
+    recorder.publish(f"{base_topic}/{FRONT}/set", "lock")
+    deadline = time.monotonic() + 5
+    while not lock_actions(simulator) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    gateway.stop()
+    assert simulator.callback_urls == []  # removed after the action in flight finished
+    messages = recorder.messages()
+    results = {m.json["action"]: (i, m.json["status"]) for i, m in enumerate(messages) if m.topic.endswith("/result")}
+    offline = next(i for i, m in enumerate(messages) if m.topic == f"{base_topic}/status" and m.text == "offline")
+    assert results["unlock"][1] == "ok" and results["lock"][1] == "expired"
+    assert max(results["unlock"][0], results["lock"][0]) < offline  # every result before offline
+
+
+def test_a_request_waiting_longer_than_the_ttl_is_not_sent(simulator: Any, make_gateway: Any, recorder: Any,
+                                                           base_topic: str) -> None:
+    recorder.subscribe(f"{base_topic}/#")
+    make_gateway(simulator, commands={"ttl": 0.5})
+    simulator.set_action_duration(1.0)
+    recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
+    time.sleep(0.1)
+    recorder.publish(f"{base_topic}/request/bridge_reboot", json.dumps({"transaction": 1}))
+    recorder.publish(f"{base_topic}/request/bridge_info", json.dumps({"transaction": 2}))
+    answer = recorder.wait_json(f"{base_topic}/response/bridge_info", lambda r: True, timeout=10)
+    assert answer["status"] == "error" and "not sent" in answer["error"]
+    assert not [r for r in simulator.requests if r.path == "/info" and r.received_at > lock_actions(simulator)[-1].received_at]
+
+
+def test_deeply_nested_json_gets_an_answer(running: Any, recorder: Any, base_topic: str) -> None:
+    recorder.publish(f"{base_topic}/{FRONT}/set", "[" * 5000)
+    result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
+    assert result["status"] == "rejected"
+    recorder.publish(f"{base_topic}/request/bridge_info", "[" * 5000)
+    assert recorder.wait_json(f"{base_topic}/response/bridge_info", lambda r: True)["status"] == "error"
+    url = f"http://127.0.0.1:{running.listener.port}/callback/{running.bridges[0].id}"
+    assert requests.post(url, data=b"[" * 5000, timeout=5).status_code == 400
+
+
+def test_non_bridge_senders_only_ever_get_403(running: Any) -> None:
+    from requests.adapters import HTTPAdapter
+
+    class SourceAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["source_address"] = ("127.0.0.2", 0)
+            super().init_poolmanager(*args, **kwargs)
+
+    session = requests.Session()
+    session.mount("http://", SourceAdapter())
+    base = f"http://127.0.0.1:{running.listener.port}/callback"
+    assert session.post(f"{base}/999", json={"nukiId": 1}, timeout=5).status_code == 403
+    assert session.post(f"{base}/{running.bridges[0].id}", data=b"x" * 20000, timeout=5).status_code == 403
+
+
+def test_idle_connections_are_closed(running: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from nuki2mqtt import server
+
+    monkeypatch.setattr(server._Handler, "timeout", 0.5)
+    with socket.create_connection(("127.0.0.1", running.listener.port), timeout=5) as sock:
+        started = time.monotonic()
+        assert sock.recv(100) == b""  # closed by the listener, never answered
+        assert time.monotonic() - started < 3

@@ -31,7 +31,8 @@ class Recorder:
     def on_info(self, worker: BridgeWorker, info: BridgeInfo) -> None:
         self.infos.append(info)
 
-    def on_list(self, worker: BridgeWorker, entries: list[DeviceEntry], source: str) -> None:
+    def on_list(self, worker: BridgeWorker, entries: list[DeviceEntry], source: str,
+                read_at: float | None = None) -> None:
         self.lists.append((time.monotonic(), source))
 
     def on_reachable(self, worker: BridgeWorker, reachable: bool) -> None:
