@@ -22,6 +22,16 @@ def ha_section(prefix: str, enabled: bool = True) -> dict[str, Any]:
     return {"enabled": enabled, "discovery_prefix": prefix, "status_topic": f"{prefix}/status"}
 
 
+@pytest.fixture
+def discovered(simulator: Any, make_gateway: Any, recorder: Any, base_topic: str, prefix: str) -> Any:
+    """A gateway with discovery on, once the Front door's lock config is out; the recorder hears both trees."""
+    recorder.subscribe(f"{prefix}/#")
+    recorder.subscribe(f"{base_topic}/#")
+    gateway = make_gateway(simulator, homeassistant=ha_section(prefix))
+    recorder.wait_for(f"{prefix}/lock/nuki_{FRONT}/lock/config")
+    return gateway
+
+
 def configs(recorder: Any, prefix: str) -> dict[str, Any]:
     """The latest payload per discovery topic (None when cleared)."""
     latest: dict[str, Any] = {}
@@ -38,13 +48,10 @@ def wait_until(check: Any, timeout: float = 8.0) -> None:
         time.sleep(0.05)
 
 
-def test_every_device_and_the_bridge_are_discovered(simulator: Any, make_gateway: Any, recorder: Any,
+def test_every_device_and_the_bridge_are_discovered(discovered: Any, recorder: Any, simulator: Any,
                                                     base_topic: str, prefix: str) -> None:
-    recorder.subscribe(f"{prefix}/#")
-    recorder.subscribe(f"{base_topic}/#")
-    gateway = make_gateway(simulator, homeassistant=ha_section(prefix))
+    gateway = discovered
     lock_topic = f"{prefix}/lock/nuki_{FRONT}/lock/config"
-    recorder.wait_for(lock_topic)
     expected = {"nuki_1A2B3C4D", "nuki_2B3C4D5E", "nuki_3C4D5E6F", f"nuki_bridge_{gateway.bridges[0].id}"}
 
     def nodes() -> set[str]:
@@ -62,11 +69,8 @@ def test_every_device_and_the_bridge_are_discovered(simulator: Any, make_gateway
     assert not any(t.startswith(f"{prefix}/binary_sensor/nuki_2B3C4D5E/door") for t in found)
 
 
-def test_command_on_the_discovered_topic_reaches_the_bridge(simulator: Any, make_gateway: Any, recorder: Any,
+def test_command_on_the_discovered_topic_reaches_the_bridge(discovered: Any, recorder: Any, simulator: Any,
                                                             base_topic: str, prefix: str) -> None:
-    recorder.subscribe(f"{prefix}/#")
-    recorder.subscribe(f"{base_topic}/#")
-    make_gateway(simulator, homeassistant=ha_section(prefix))
     lock = recorder.wait_for(f"{prefix}/lock/nuki_{FRONT}/lock/config").json
     recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
     recorder.publish(lock["command_topic"], lock["payload_open"])
@@ -75,10 +79,8 @@ def test_command_on_the_discovered_topic_reaches_the_bridge(simulator: Any, make
     assert [r.params["action"] for r in simulator.requests if r.path == "/lockAction"] == ["3"]
 
 
-def test_entity_that_no_longer_applies_is_cleared(simulator: Any, make_gateway: Any, recorder: Any,
-                                                  base_topic: str, prefix: str) -> None:
-    recorder.subscribe(f"{prefix}/#")
-    make_gateway(simulator, homeassistant=ha_section(prefix))
+def test_entity_that_no_longer_applies_is_cleared(discovered: Any, recorder: Any, simulator: Any,
+                                                  prefix: str) -> None:
     door = f"{prefix}/binary_sensor/nuki_{FRONT}/door/config"
     recorder.wait_for(door)
     simulator.set_door_sensor(FRONT_ID, DoorSensorState.REMOVED)
@@ -87,13 +89,9 @@ def test_entity_that_no_longer_applies_is_cleared(simulator: Any, make_gateway: 
     assert configs(recorder, prefix)[f"{prefix}/lock/nuki_{FRONT}/lock/config"] is not None
 
 
-def test_birth_message_republishes_configs_then_states(simulator: Any, make_gateway: Any, recorder: Any,
+def test_birth_message_republishes_configs_then_states(discovered: Any, recorder: Any, simulator: Any,
                                                        base_topic: str, prefix: str) -> None:
-    recorder.subscribe(f"{prefix}/#")
-    recorder.subscribe(f"{base_topic}/#")
-    make_gateway(simulator, homeassistant=ha_section(prefix))
     lock_topic = f"{prefix}/lock/nuki_{FRONT}/lock/config"
-    recorder.wait_for(lock_topic)
     recorder.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
     time.sleep(0.3)
     mark = recorder.mark()
@@ -140,15 +138,11 @@ def test_disabled_publishes_nothing_and_clears_earlier_configs(
     assert [m.topic for m in published] == [ours]  # only our own test setup message
 
 
-def test_unpaired_device_disappears_everywhere(simulator: Any, make_gateway: Any, recorder: Any,
+def test_unpaired_device_disappears_everywhere(discovered: Any, recorder: Any, simulator: Any,
                                                base_topic: str, prefix: str) -> None:
     import requests
 
-    recorder.subscribe(f"{prefix}/#")
-    recorder.subscribe(f"{base_topic}/#")
-    make_gateway(simulator, homeassistant=ha_section(prefix))
     lock_topic = f"{prefix}/lock/nuki_{FRONT}/lock/config"
-    recorder.wait_for(lock_topic)
     answer = requests.get(f"{simulator.url}/unpair", params={"nukiId": FRONT_ID, "deviceType": 4,
                                                              "token": simulator.token}, timeout=5)
     assert answer.ok
