@@ -49,6 +49,19 @@ def _opt_int(args: dict[str, Any], key: str) -> int | None:
     return int(value)
 
 
+def _parse_args(payload: bytes) -> tuple[dict[str, Any], str | None]:
+    """The request's arguments (empty payload: none), or ``{}`` and why they cannot be read."""
+    if not payload.strip():
+        return {}, None
+    try:
+        args = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return {}, f"invalid JSON: {exc}"
+    if not isinstance(args, dict):
+        return {}, 'the request must be a JSON object, e.g. {"transaction": 1}'
+    return args, None
+
+
 class RequestHandler:
     def __init__(self, gateway: "Gateway") -> None:
         self._gw = gateway
@@ -57,25 +70,18 @@ class RequestHandler:
         """Runs on paho's thread: validates and queues, never waits for a bridge."""
         base = self._gw.base
         name = msg.topic[len(f"{base}/request/"):]
-        try:
-            args = json.loads(msg.payload.decode("utf-8")) if msg.payload.strip() else {}
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            args, problem = None, f"invalid JSON: {exc}"
-        else:
-            problem = None if isinstance(args, dict) else 'the request must be a JSON object, e.g. {"transaction": 1}'
-        respond = self._responder(name, msg, args.get("transaction") if isinstance(args, dict) else None)
+        args, problem = _parse_args(msg.payload)
+        respond = self._responder(name, msg, args.get("transaction"))
         if msg.retain:
             respond("error", None, "retained request refused: a retained message would run again at every reconnect")
             return
-        if problem is not None or not isinstance(args, dict):
+        if problem is not None:
             respond("error", None, problem)
             return
         deadline = msg.received_at + float(self._gw.config.commands.ttl)  # requests, too, never run late
         try:
             self._dispatch(name, args, respond, deadline)
-        except RequestError as exc:
-            respond("error", None, str(exc))
-        except ValueError as exc:
+        except ValueError as exc:  # RequestError, and bridge_by_ref's readable errors
             respond("error", None, str(exc))
 
     def _responder(self, name: str, msg: Message, transaction: Any = None) -> Respond:

@@ -94,6 +94,13 @@ class BridgeHandle:
     def id(self) -> str | None:
         return str(self.info.server_id) if self.info else None
 
+    def sent_from(self, client_ip: str) -> bool:
+        """Whether ``client_ip`` is this bridge's; the host name is resolved again on a miss (DHCP, DNS)."""
+        if client_ip in self.addresses:
+            return True
+        self.addresses = resolve_addresses(self.config.host)
+        return client_ip in self.addresses
+
     def entry(self) -> dict[str, Any]:
         """The item of ``<base>/bridges``."""
         info = self.info
@@ -354,11 +361,9 @@ class Gateway:
         new = states.merge_bridge_state(previous, reading, source=source)
         ring = device.is_opener and states.rang(device.state, new)
         if states.changed(device.state, new):
-            device.state = new
             self.mqtt.publish(f"{self.base}/{device.topic}/state", _json(new), retain=True)
             _LOGGER.info("%s: %s (%s)", device.name, new.get("state"), source)
-        else:
-            device.state = new
+        device.state = new
         if ring:
             _LOGGER.info("%s: ring", device.name)
             self.mqtt.publish(
@@ -464,21 +469,15 @@ class Gateway:
 
     # ================================================================ HTTP listener API (listener threads)
     def callback_sender_allowed(self, client_ip: str) -> bool:
-        if any(client_ip in b.addresses for b in self.bridges):
-            return True
-        for bridge in self.bridges:  # a bridge's host name may point elsewhere now
-            bridge.addresses = resolve_addresses(bridge.config.host)
-        return any(client_ip in b.addresses for b in self.bridges)
+        return any(b.sent_from(client_ip) for b in self.bridges)
 
     def handle_callback(self, bridge_id: str, client_ip: str, body: bytes) -> Reply:
         handle = next((b for b in self.bridges if b.id == bridge_id), None)
         if handle is None:
             return Reply(HTTPStatus.NOT_FOUND, {"error": f"no configured bridge with id {bridge_id}"})
-        if client_ip not in handle.addresses:
-            handle.addresses = resolve_addresses(handle.config.host)  # the bridge's name may point elsewhere now
-            if client_ip not in handle.addresses:
-                _LOGGER.warning("refused a callback for bridge %s from %s", bridge_id, client_ip)
-                return Reply(HTTPStatus.FORBIDDEN, {"error": "callbacks are accepted only from the bridge's address"})
+        if not handle.sent_from(client_ip):
+            _LOGGER.warning("refused a callback for bridge %s from %s", bridge_id, client_ip)
+            return Reply(HTTPStatus.FORBIDDEN, {"error": "callbacks are accepted only from the bridge's address"})
         try:
             data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -122,11 +122,8 @@ class HomeAssistantSync:
         for configs in list(self._published.values()):
             for topic, payload in configs.items():
                 self._mqtt.publish(topic, payload, retain=True)
-        for topic in self._mqtt.retained_topics():
-            if topic.startswith(f"{self._base}/") and not topic.startswith(f"{self._prefix}/"):
-                data = self._mqtt.retained(topic)
-                if data:
-                    self._mqtt.publish(topic, data, retain=True)
+        base, prefix = f"{self._base}/", f"{self._prefix}/"
+        self._mqtt.republish(lambda topic: topic.startswith(base) and not topic.startswith(prefix))
 
     def _apply(self, key: str, configs: Mapping[str, Mapping[str, Any]]) -> None:
         old = self._published.get(key, {})

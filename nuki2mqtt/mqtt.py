@@ -184,13 +184,15 @@ class MqttConnection:
             properties.CorrelationData = correlation_data
         self._client.publish(topic, data, qos=qos, retain=False, properties=properties)
 
-    def retained(self, topic: str) -> bytes | None:
-        with self._lock:
-            return self._retained.get(topic)
+    def republish(self, where: Callable[[str], bool] = lambda topic: True) -> None:
+        """Sends the remembered retained messages again (those whose topic ``where`` accepts).
 
-    def retained_topics(self) -> list[str]:
+        Under the lock publish() holds, so a newer value can never be overtaken by an old copy.
+        """
         with self._lock:
-            return list(self._retained)
+            for topic, data in self._retained.items():
+                if where(topic):
+                    self._client.publish(topic, data, qos=1, retain=True)
 
     # ---------------------------------------------------------------- paho plumbing
     def _make_client(self) -> paho.Client:
@@ -247,9 +249,7 @@ class MqttConnection:
         for topic_filter in filters:
             self._subscribe_one(topic_filter)
         client.publish(self.status_topic, "online", qos=1, retain=True)
-        with self._lock:  # see publish(): no newer value can slip in between
-            for topic, data in self._retained.items():
-                client.publish(topic, data, qos=1, retain=True)
+        self.republish()
         if self._on_connected:
             self._on_connected()
 

@@ -205,7 +205,7 @@ class BridgeWorker(threading.Thread):
                     self._timers.next_poll is not None and now >= self._timers.next_poll
                 ):
                     self._poll_requested = False
-                    return lambda: self._poll("poll")
+                    return self._poll
                 self._cond.wait(self._wait_time(now))
 
     def _wait_time(self, now: float) -> float | None:
@@ -221,10 +221,7 @@ class BridgeWorker(threading.Thread):
             self._seen()
             self.info = info
             self._listener.on_info(self, info)
-            read_at = self._clock()
-            entries = self.client.list()
-            self._seen()
-            self._listener.on_list(self, entries, "poll", read_at)
+            self._read_list()
             if self._want_callbacks:
                 self._register(info)
             self._needs_setup = False
@@ -254,17 +251,21 @@ class BridgeWorker(threading.Thread):
             self._timers.next_register = self._clock() + REGISTER_RETRY
             _LOGGER.error("bridge %s: cannot register the callback: %s", self.label, registration.error)
 
-    def _poll(self, source: str) -> None:
+    def _read_list(self) -> None:
+        """One /list read, reported with the time it began (a callback after that time is newer)."""
         read_at = self._clock()
+        entries = self.client.list()
+        self._seen()
+        self._listener.on_list(self, entries, "poll", read_at)
+
+    def _poll(self) -> None:
         try:
-            entries = self.client.list()
+            self._read_list()
         except BridgeError as exc:
             self._failed(exc, "/list")
             # A busy bridge is asked again shortly; an unreachable one is handled by the probe.
             self._timers.next_poll = self._clock() + PROBE_DELAY
             return
-        self._seen()
-        self._listener.on_list(self, entries, source, read_at)
         self._schedule_poll()
         if self._register_due():
             assert self.info is not None
@@ -282,9 +283,9 @@ class BridgeWorker(threading.Thread):
 
     def _probe(self) -> None:
         """Confirms a failure, or finds the bridge back (then refreshes everything)."""
-        read_at = self._clock()
+        was_unreachable = self.reachable is False
         try:
-            entries = self.client.list()
+            self._read_list()
         except BridgeBusyError:
             self._seen()  # it answered: reachable, just busy
             self._timers.next_probe = self._clock() + PROBE_DELAY
@@ -297,9 +298,6 @@ class BridgeWorker(threading.Thread):
             _LOGGER.debug("bridge %s: still unreachable (%s); next try in %.0f s",
                           self.label, exc, self._timers.probe_backoff)
             return
-        was_unreachable = self.reachable is False
-        self._seen()
-        self._listener.on_list(self, entries, "poll", read_at)
         if was_unreachable or self.info is None:
             self._needs_setup = True
         self._schedule_poll()
