@@ -145,6 +145,12 @@ def test_reboot_goes_away_briefly_and_keeps_callbacks(sim: BridgeSimulator) -> N
 def test_factory_reset_forgets_everything(sim: BridgeSimulator) -> None:
     call(sim.url, "/callback/add", url="http://127.0.0.1:9/x")
     assert call(sim.url, "/factoryReset").status_code == 200
+    # The reset clears everything and then reboots: wait for the port to go down before
+    # reading again, or a read just before the reboot and one during it could both happen.
+    deadline = time.monotonic() + 3
+    while sim.is_up and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not sim.is_up, "a factory reset reboots the bridge"
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
         try:
