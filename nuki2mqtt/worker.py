@@ -159,6 +159,12 @@ class BridgeWorker(threading.Thread):
         return not self.is_alive()
 
     @property
+    def queued_commands(self) -> int:
+        """Commands waiting behind the request in flight."""
+        with self._cond:
+            return len(self._commands)
+
+    @property
     def effective_poll_interval(self) -> float:
         if self._poll_interval > 0:
             return self._poll_interval

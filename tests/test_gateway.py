@@ -405,9 +405,11 @@ def test_stop_during_a_slow_action(simulator: Any, make_gateway: Any, recorder: 
     simulator.set_action_duration(1.5)
     recorder.publish(f"{base_topic}/{FRONT}/set", "unlock")
     recorder.publish(f"{base_topic}/{FRONT}/set", "lock")
+    worker = gateway.bridges[0].worker
     deadline = time.monotonic() + 5
-    while not lock_actions(simulator) and time.monotonic() < deadline:
+    while not (lock_actions(simulator) and worker.queued_commands == 1) and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert worker.queued_commands == 1  # "lock" waits behind the unlock in flight
     gateway.stop()
     assert simulator.callback_urls == []  # removed after the action in flight finished
     messages = recorder.messages()
