@@ -50,7 +50,7 @@ pytestmark = pytest.mark.timeout(90)
 
 DEFAULT_SERVER_PORT = parse_config({}, env={}).server.port
 DEFAULT_MQTT_PORT = MqttConfig().port
-# What config.example.yaml needs from the environment (as in tests/test_config.py).
+# What config.example.yaml needs from the environment (as in tests/config/test_config.py).
 EXAMPLE_ENV = {
     "MQTT_PASSWORD": "example-mqtt-pw",
     "NUKI_BRIDGE_TOKEN": "example-bridge-token",

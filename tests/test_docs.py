@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from nuki2mqtt import config as cfg
+from nuki2mqtt.config import sections, validators
+from nuki2mqtt.config.schema import config_schema
 from nuki2mqtt import state as states
 from nuki2mqtt.api_requests import MAINTENANCE, WEB_REQUESTS
 from nuki2mqtt.cli import main
@@ -73,20 +75,20 @@ def marked_block(text: str, marker: str) -> str:
 
 def _child_section(validator: Any) -> tuple[str, Any] | None:
     """(path suffix, section) of a key whose value is itself a section."""
-    if isinstance(validator, cfg._Section):
+    if isinstance(validator, sections.Section):
         return "", validator
-    if isinstance(validator, (cfg._OptionalSection, cfg._SwitchableSection)):
+    if isinstance(validator, (sections.OptionalSection, sections.SwitchableSection)):
         return "", validator.section
-    if isinstance(validator, cfg._ListOf) and isinstance(validator.item, cfg._Section):
+    if isinstance(validator, sections.ListOf) and isinstance(validator.item, sections.Section):
         return "[]", validator.item
-    if isinstance(validator, cfg._Devices) and isinstance(validator.item, cfg._Section):
+    if isinstance(validator, sections.Devices) and isinstance(validator.item, sections.Section):
         return ".<id>", validator.item
     return None
 
 
 def schema_keys(section: Any = None, prefix: str = "") -> dict[str, Any]:
-    """Every key path of the schema -> its ``_Key``; section keys included."""
-    section = section or cfg._config_schema(None)
+    """Every key path of the schema -> its ``Key``; section keys included."""
+    section = section or config_schema(None)
     keys: dict[str, Any] = {}
     for key in section.keys:
         path = f"{prefix}{key.name}"
@@ -246,12 +248,12 @@ def test_mqtt_port_default_with_tls_is_documented() -> None:
 
 def test_documented_poll_interval_minimum() -> None:
     for path in ("bridges[].poll_interval", "web.poll_interval"):
-        assert f"at least {cfg.MIN_POLL_INTERVAL:g}" in DOCUMENTED[path][1]
+        assert f"at least {validators.MIN_POLL_INTERVAL:g}" in DOCUMENTED[path][1]
 
 
 def test_reserved_device_topics_are_documented() -> None:
     description = DOCUMENTED["devices.<id>.topic"][3]
-    for name in sorted(cfg.RESERVED_DEVICE_TOPICS) + [cfg.RESERVED_DEVICE_TOPIC_PREFIX]:
+    for name in sorted(validators.RESERVED_DEVICE_TOPICS) + [validators.RESERVED_DEVICE_TOPIC_PREFIX]:
         assert f"`{name}`" in description
 
 

@@ -28,7 +28,7 @@ from nuki2mqtt.config import (
 )
 from nuki2mqtt.const import TokenMode
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.yaml"
 EXAMPLE_ENV = {
     "MQTT_PASSWORD": "example-mqtt-pw",
