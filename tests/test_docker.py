@@ -147,7 +147,7 @@ def test_dockerfile_builds_a_wheel_in_a_builder_stage_and_installs_it_in_a_slim_
 
     install = pip_command(instructions, 1, "install")
     assert "--no-cache-dir" in install and "--no-index" in install
-    positional = [w for w, before in zip(install[2:], install[1:]) if not w.startswith("-")
+    positional = [w for w, before in zip(install[2:], install[1:-1], strict=True) if not w.startswith("-")
                   and before not in ("--find-links", "-f")]
     assert positional == ["nuki2mqtt"], "only the package itself: its dependencies come from its metadata"
 
