@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 from typing import Any, Iterator
 
@@ -12,8 +13,9 @@ import pytest
 import requests
 
 from nuki2mqtt.broker import LocalBroker, free_port
-from nuki2mqtt.config import parse_config
+from nuki2mqtt.config import MqttConfig, parse_config
 from nuki2mqtt.gateway import Gateway
+from nuki2mqtt.mqtt import MqttConnection
 from tests.mqtt_recorder import MqttRecorder
 
 FRONT = "1A2B3C4D"
@@ -177,3 +179,45 @@ def test_tls_with_username_and_password(tmp_path: Any, simulator: Any, base_topi
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_value_published_during_a_republish_is_never_overtaken_by_the_old_copy(broker: LocalBroker,
+                                                                                  base_topic: str) -> None:
+    """A reconnect republishes every retained topic while workers keep publishing new states.
+
+    The injected delay parks the republish after its first topic and publishes a newer value of
+    the second one from another thread: the broker must end up holding the newer value.
+    """
+    first, second = f"{base_topic}/first/state", f"{base_topic}/second/state"
+    connection = MqttConnection(MqttConfig(host=broker.host, port=broker.port, client_id=f"race-{base_topic}",
+                                           base_topic=base_topic), clock=time.monotonic)
+    connection.start()
+    try:
+        assert connection.wait_connected(10)
+        connection.publish(first, "first-1", retain=True)
+        connection.publish(second, "second-old", retain=True)
+        client = connection._client
+        send = client.publish
+        newer = threading.Thread(target=connection.publish, args=(second, "second-new"), kwargs={"retain": True})
+        sent: list[tuple[str, Any]] = []
+
+        def parked_publish(topic: str, payload: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if topic == first and not newer.is_alive() and not sent:
+                newer.start()
+                newer.join(0.3)  # with the lock it must wait until the republish is done
+            sent.append((topic, payload))
+            return send(topic, payload, *args, **kwargs)
+
+        client.publish = parked_publish  # type: ignore[method-assign]
+        connection.republish()
+        newer.join(5)
+        client.publish = send  # type: ignore[method-assign]
+        assert [payload for topic, payload in sent if topic == second][-1] == b"second-new"
+        reader = MqttRecorder(broker.host, broker.port)
+        try:
+            reader.subscribe(second)
+            assert reader.wait_for(second).text == "second-new"
+        finally:
+            reader.close()
+    finally:
+        connection.stop()
