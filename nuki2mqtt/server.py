@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +22,9 @@ from nuki2mqtt.network import normalize_address
 _LOGGER = logging.getLogger(__name__)
 
 MAX_BODY = 16384
+#: How long and how much a refused sender's unread body is read away before closing.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         client_ip = normalize_address(self.client_address[0])
         if path.startswith("/callback/") and not self.server.api.callback_sender_allowed(client_ip):
             # Anyone but a configured bridge hears nothing else: not even whether an id exists.
-            self.close_connection = True
-            self._send(Reply(HTTPStatus.FORBIDDEN, {"error": "callbacks are accepted only from a configured bridge"}))
+            self._refuse(Reply(HTTPStatus.FORBIDDEN, {"error": "callbacks are accepted only from a configured bridge"}))
             return
         body = self._read_body()
         if body is None:
@@ -100,8 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Reply(HTTPStatus.BAD_REQUEST, {"error": "invalid Content-Length"}))
             return None
         if length > MAX_BODY:
-            self.close_connection = True
-            self._send(Reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body larger than {MAX_BODY} bytes"}))
+            self._refuse(Reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body larger than {MAX_BODY} bytes"}))
             return None
         return self.rfile.read(length) if length > 0 else b""
 
@@ -110,9 +113,36 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
+
+    def _refuse(self, reply: Reply) -> None:
+        """Answers without reading the body, then closes the connection the graceful way.
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy
+        the answer before the sender reads it: so stop writing first, then read away what
+        is still arriving (bounded in time and size) until the sender closes its side.
+        """
+        self.close_connection = True
+        self._send(reply)
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            received = 0
+            while received < LINGER_BYTES:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.connection.settimeout(remaining)
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                received += len(chunk)
+        except OSError:
+            pass  # the sender is gone already: nothing left to protect
 
 
 class HttpListener:

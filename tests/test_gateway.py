@@ -458,6 +458,30 @@ def test_non_bridge_senders_only_ever_get_403(running: Any) -> None:
     assert session.post(f"{base}/{running.bridges[0].id}", data=b"x" * 20000, timeout=5).status_code == 403
 
 
+@pytest.mark.parametrize(("source", "status"), [("127.0.0.1", 413), ("127.0.0.2", 403)])
+def test_a_refused_body_does_not_reset_the_answer(running: Any, source: str, status: int) -> None:
+    """Answered before the body is read, with ``Connection: close``, the body read away.
+
+    Without the header a keep-alive client sends its next request into the connection the
+    listener is closing (requests then fails with "Remote end closed connection without
+    response"); without reading the body away, the close resets the connection.
+    """
+    import socket
+
+    body = b"x" * 200_000
+    head = (f"POST /callback/{running.bridges[0].id} HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", running.listener.port), timeout=5,
+                                  source_address=(source, 0)) as sock:
+        sock.sendall(head + body)
+        time.sleep(0.3)  # the listener has answered and closed by now
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode())
+    assert b"\r\nConnection: close\r\n" in answer
+
+
 def test_idle_connections_are_closed(running: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
