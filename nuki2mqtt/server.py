@@ -97,11 +97,17 @@ class _Handler(BaseHTTPRequestHandler):
                 _LOGGER.exception("error handling %s", path)
 
     def _read_body(self) -> bytes | None:
+        # Where the body ends is unknown in these cases, so the connection cannot carry another request.
+        if "Transfer-Encoding" in self.headers:
+            self._refuse(Reply(HTTPStatus.LENGTH_REQUIRED, {"error": "send the body with a Content-Length"}))
+            return None
         length_header = self.headers.get("Content-Length")
         try:
             length = int(length_header) if length_header is not None else 0
         except ValueError:
-            self._send(Reply(HTTPStatus.BAD_REQUEST, {"error": "invalid Content-Length"}))
+            length = -1
+        if length < 0:
+            self._refuse(Reply(HTTPStatus.BAD_REQUEST, {"error": "invalid Content-Length"}))
             return None
         if length > MAX_BODY:
             self._refuse(Reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body larger than {MAX_BODY} bytes"}))

@@ -482,6 +482,22 @@ def test_a_refused_body_does_not_reset_the_answer(running: Any, source: str, sta
     assert b"\r\nConnection: close\r\n" in answer
 
 
+@pytest.mark.parametrize(("header", "status"), [("Content-Length: abc", 400), ("Content-Length: -5", 400),
+                                                ("Transfer-Encoding: chunked", 411)])
+def test_a_body_of_unknown_length_closes_the_connection(running: Any, header: str, status: int) -> None:
+    """The rest of the stream would otherwise be read as the next request."""
+    import socket
+
+    request = f"POST /callback/{running.bridges[0].id} HTTP/1.1\r\nHost: x\r\n{header}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", running.listener.port), timeout=5) as sock:
+        sock.sendall(request.encode() + b"5\r\nhello\r\n0\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()) and answer.count(b"HTTP/1.1") == 1
+    assert b"\r\nConnection: close\r\n" in answer
+
+
 def test_idle_connections_are_closed(running: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
