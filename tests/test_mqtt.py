@@ -200,19 +200,24 @@ def test_a_value_published_during_a_republish_is_never_overtaken_by_the_old_copy
         send = client.publish
         newer = threading.Thread(target=connection.publish, args=(second, "second-new"), kwargs={"retain": True})
         sent: list[tuple[str, Any]] = []
+        delivered: list[Any] = []
 
         def parked_publish(topic: str, payload: Any = None, *args: Any, **kwargs: Any) -> Any:
             if topic == first and not newer.is_alive() and not sent:
                 newer.start()
                 newer.join(0.3)  # with the lock it must wait until the republish is done
             sent.append((topic, payload))
-            return send(topic, payload, *args, **kwargs)
+            info = send(topic, payload, *args, **kwargs)
+            delivered.append(info)
+            return info
 
         client.publish = parked_publish  # type: ignore[method-assign]
         connection.republish()
         newer.join(5)
         client.publish = send  # type: ignore[method-assign]
         assert [payload for topic, payload in sent if topic == second][-1] == b"second-new"
+        for info in delivered:
+            info.wait_for_publish(5)  # the broker has them all before the reader asks
         reader = MqttRecorder(broker.host, broker.port)
         try:
             reader.subscribe(second)
