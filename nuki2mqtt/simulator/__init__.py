@@ -6,7 +6,12 @@ See :mod:`nuki2mqtt.simulator.bridge` for the behaviour and the control endpoint
 from __future__ import annotations
 
 from nuki2mqtt.simulator.bridge import BridgeSimulator, RequestRecord
-from nuki2mqtt.simulator.devices import DeviceFileError, SimDevice, default_devices, load_devices
+from nuki2mqtt.simulator.devices import (
+    DeviceFileError,
+    SimDevice,
+    default_devices,
+    load_devices,
+)
 
 __all__ = [
     "BridgeSimulator",

@@ -7,8 +7,8 @@ bridge. Failure reasons never contain the token or anything derived from it.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import heapq
+import hmac
 import re
 import threading
 from datetime import datetime, timezone

@@ -28,9 +28,10 @@ Control endpoints (no token; they bypass the one-at-a-time rule and are not reco
     POST /_sim/battery?nukiId=N&charge=P&critical=0|1&charging=0|1&keypadCritical=0|1
     GET  /_sim/state                           JSON of the bridge and all devices
 
-This module holds the bridge's state and its rules over time; the HTTP listener
-(:mod:`~nuki2mqtt.simulator.server`), the API endpoints (:mod:`~nuki2mqtt.simulator.endpoints`),
-the control endpoints (:mod:`~nuki2mqtt.simulator.control`) and the callback sender
+This module holds the bridge's rules over time; the bridge's state
+(:mod:`~nuki2mqtt.simulator.state`), the HTTP listener (:mod:`~nuki2mqtt.simulator.server`),
+the API endpoints (:mod:`~nuki2mqtt.simulator.endpoints`), the control endpoints
+(:mod:`~nuki2mqtt.simulator.control`) and the callback sender
 (:mod:`~nuki2mqtt.simulator.callbacks`) have modules of their own.
 """
 from __future__ import annotations
@@ -52,13 +53,12 @@ from nuki2mqtt.const import (
     OpenerState,
 )
 from nuki2mqtt.simulator.auth import SECRET_PARAMS, AuthFailure, TokenVerifier
-from nuki2mqtt.simulator.callbacks import CallbackSender, source_address
+from nuki2mqtt.simulator.callbacks import CallbackSender
 from nuki2mqtt.simulator.control import handle_control
 from nuki2mqtt.simulator.devices import (
     SimDevice,
     callback_json,
     default_devices,
-    iso_timestamp,
     ring_steps,
     snapshot_json,
     zulu_timestamp,
@@ -67,6 +67,7 @@ from nuki2mqtt.simulator.endpoints import BridgeApi
 from nuki2mqtt.simulator.params import parse_query
 from nuki2mqtt.simulator.reply import HttpError, Reply
 from nuki2mqtt.simulator.server import Server
+from nuki2mqtt.simulator.state import BridgeState
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,8 @@ DEFAULT_SERVER_ID = 2117604523
 DEFAULT_HARDWARE_ID = 487751234
 #: A button press this long before an /auth still completes it.
 BUTTON_GRACE = 5.0
-#: Bounded memories: request records kept, bridge log entries kept.
+#: Request records kept (a bounded memory).
 MAX_RECORDS = 50_000
-MAX_LOG_ENTRIES = 1_000
 
 
 @dataclass
@@ -96,7 +96,9 @@ class BridgeSimulator:
     """A simulated Nuki Bridge serving the Bridge HTTP API on ``host:port``.
 
     Use ``start()``/``stop()`` or a ``with`` block. Times of day (token windows, timestamps)
-    come from ``clock() + clock_offset``; durations use real time.
+    come from ``clock() + clock_offset``; durations use real time. The bridge's state is
+    :attr:`state`, shared with the endpoints; its lock also guards the simulator's own
+    bookkeeping (request records, injected errors, rings, timers and workers).
     """
 
     def __init__(
@@ -143,36 +145,26 @@ class BridgeSimulator:
         self.on_callback_sent: Callable[[str, dict, float], None] | None = None
 
         self._clock = clock
-        self._source = source_address(host)
         self._verifier = TokenVerifier(token, self.now)
-        self._lock = threading.RLock()
+        self._state = BridgeState(now=self.now)
         self._slot = threading.Lock()
         self._stopping = threading.Event()
         self._button = threading.Condition()
         self._button_pressed_at: float | None = None
-        self._devices: dict[int, SimDevice] = {}
-        self._unpaired: list[SimDevice] = []
         for device in devices if devices is not None else default_devices():
-            if device.nuki_id in self._devices:
+            if device.nuki_id in self._state.devices:
                 raise ValueError(f"duplicate nukiId {device.device_id}")
-            self._devices[device.nuki_id] = device.copy()
-        self._callbacks: list[str] = []
-        self._auth_enabled = True
+            self._state.devices[device.nuki_id] = device.copy()
         self._injected: deque[int] = deque()
         self._records: deque[RequestRecord] = deque(maxlen=MAX_RECORDS)
-        self._busy_rejections = 0
-        self._actions_running = 0
-        self._jammed: set[int] = set()
         self._ring_generation: dict[int, int] = {}
         self._timers: set[threading.Timer] = set()
         self._workers: set[threading.Thread] = set()
-        self._log: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_ENTRIES)
         self._sender = CallbackSender(self)
         self._api = BridgeApi(self)
         self._server: Server | None = None
         self._server_thread: threading.Thread | None = None
         self._server_lock = threading.Lock()
-        self._booted_at = time.monotonic()
         self._started = False
 
     def __repr__(self) -> str:
@@ -184,15 +176,15 @@ class BridgeSimulator:
         if self._started:
             return self
         now = self.now()
-        with self._lock:
-            for device in self._devices.values():
+        with self._state.lock:
+            for device in self._state.devices.values():
                 if device.updated_at is None:
                     device.updated_at = now
         self._listen()
         self._sender.start()
         self._started = True
-        self._booted_at = time.monotonic()
-        self._log_event("startup")
+        self._state.booted_at = time.monotonic()
+        self._state.log_event("startup")
         logger.debug("bridge simulator listening on %s", self.url)
         return self
 
@@ -203,7 +195,7 @@ class BridgeSimulator:
         with self._button:
             self._button.notify_all()
         self.go_down()
-        with self._lock:
+        with self._state.lock:
             timers = list(self._timers)
             workers = list(self._workers)
         for timer in timers:
@@ -239,7 +231,7 @@ class BridgeSimulator:
         with self._server_lock:
             if self._server is not None:
                 return
-            server = Server((self._host, self._port), self)
+            server = Server((self._host, self._port), self._handle, self.now)
             self._port = server.server_address[1]
             thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="nuki-sim-http", daemon=True
@@ -247,23 +239,29 @@ class BridgeSimulator:
             self._server, self._server_thread = server, thread
             thread.start()
 
-    def _reboot(self) -> None:
+    def reboot(self) -> None:
+        """Go down for ``reboot_duration`` seconds and come back (blocks; ``/reboot`` runs it in a worker)."""
         self.go_down()
         if self._stopping.wait(self.reboot_duration):
             return
-        self._booted_at = time.monotonic()
+        self._state.booted_at = time.monotonic()
         try:
             self.come_back()
         except OSError as exc:
             logger.error("bridge simulator could not listen again on port %s after reboot: %s", self._port, exc)
             return
-        self._log_event("startup")
+        self._state.log_event("startup")
 
     @property
     def is_up(self) -> bool:
         return self._server is not None
 
     # ------------------------------------------------------------ read-only views
+
+    @property
+    def state(self) -> BridgeState:
+        """The bridge's mutable state (hold ``state.lock``); the endpoints serve from it."""
+        return self._state
 
     @property
     def host(self) -> str:
@@ -284,31 +282,31 @@ class BridgeSimulator:
 
     @property
     def auth_enabled(self) -> bool:
-        return self._auth_enabled
+        return self._state.auth_enabled
 
     @property
     def callback_urls(self) -> list[str]:
-        with self._lock:
-            return list(self._callbacks)
+        with self._state.lock:
+            return list(self._state.callbacks)
 
     @property
     def requests(self) -> list[RequestRecord]:
-        with self._lock:
+        with self._state.lock:
             return list(self._records)
 
     @property
     def busy_rejections(self) -> int:
-        return self._busy_rejections
+        return self._state.busy_rejections
 
     @property
     def devices(self) -> list[SimDevice]:
-        with self._lock:
-            return [d.copy() for d in self._devices.values()]
+        with self._state.lock:
+            return [d.copy() for d in self._state.devices.values()]
 
     def device(self, nuki_id: int) -> SimDevice:
         """A snapshot of one paired device; KeyError when unknown."""
-        with self._lock:
-            return self._get(nuki_id).copy()
+        with self._state.lock:
+            return self._state.device(nuki_id).copy()
 
     def now(self) -> float:
         """The bridge's clock (epoch seconds), skewed by ``clock_offset``."""
@@ -316,19 +314,20 @@ class BridgeSimulator:
 
     def state_json(self) -> dict[str, Any]:
         """Everything the control endpoint shows: the bridge's settings and every device."""
-        with self._lock:
+        state = self._state
+        with state.lock:
             return {
                 "bridge": {
                     "url": self.url,
                     "bridgeType": self.bridge_type.label,
                     "serverId": self.server_id,
-                    "authEnabled": self._auth_enabled,
-                    "callbacks": list(self._callbacks),
-                    "busyRejections": self._busy_rejections,
+                    "authEnabled": state.auth_enabled,
+                    "callbacks": list(state.callbacks),
+                    "busyRejections": state.busy_rejections,
                     "requests": len(self._records),
                     "currentTime": zulu_timestamp(self.now()),
                 },
-                "devices": [snapshot_json(d) for d in self._devices.values()],
+                "devices": [snapshot_json(d) for d in state.devices.values()],
             }
 
     # ------------------------------------------------------------ the physical world
@@ -339,7 +338,11 @@ class BridgeSimulator:
             self._button_pressed_at = time.monotonic()
             self._button.notify_all()
 
-    def _wait_for_button(self, started: float) -> bool:
+    def wait_for_button(self, started: float) -> bool:
+        """Whether the button is pressed within ``auth_window`` of ``started`` (a ``time.monotonic()``).
+
+        A press up to BUTTON_GRACE seconds before ``started`` counts, and is used up; False on stop().
+        """
         deadline = started + self.auth_window
         with self._button:
             while not self._stopping.is_set():
@@ -355,7 +358,7 @@ class BridgeSimulator:
 
     def inject_errors(self, status: int = 503, count: int = 1) -> None:
         """The next ``count`` bridge requests are answered with ``status``."""
-        with self._lock:
+        with self._state.lock:
             self._injected.extend([int(status)] * int(count))
 
     def set_service_delay(self, seconds: float) -> None:
@@ -365,19 +368,19 @@ class BridgeSimulator:
         self.action_duration = seconds
 
     def set_device_offline(self, nuki_id: int, offline: bool = True) -> None:
-        with self._lock:
-            self._get(nuki_id).offline = offline
+        with self._state.lock:
+            self._state.device(nuki_id).offline = offline
 
     def fail_next_action(self, nuki_id: int) -> None:
         """The device's next action jams: a lock ends in motor blocked, an opener does nothing; success false."""
-        with self._lock:
-            self._get(nuki_id)
-            self._jammed.add(nuki_id)
+        with self._state.lock:
+            self._state.device(nuki_id)
+            self._state.jammed.add(nuki_id)
 
     def set_lock_state(self, nuki_id: int, state: int, mode: int | None = None) -> None:
         """An external change (manual turn, the app, the keypad): fires the callback."""
-        with self._lock:
-            device = self._get(nuki_id)
+        with self._state.lock:
+            device = self._state.device(nuki_id)
             valid = OpenerState if device.is_opener else LockState
             state = int(valid(state))
             new_mode = device.mode if mode is None else int(Mode(mode))
@@ -388,8 +391,8 @@ class BridgeSimulator:
         state = int(DoorSensorState(state))
         if state == DoorSensorState.UNAVAILABLE:
             raise ValueError("0 is not a bridge door sensor state")
-        with self._lock:
-            device = self._get(nuki_id)
+        with self._state.lock:
+            device = self._state.device(nuki_id)
             if device.is_opener:
                 raise ValueError("an opener has no door sensor")
             device.door_sensor = state
@@ -404,8 +407,8 @@ class BridgeSimulator:
         keypad_critical: bool | None = None,
     ) -> None:
         """Battery news from the device: fires the callback."""
-        with self._lock:
-            device = self._get(nuki_id)
+        with self._state.lock:
+            device = self._state.device(nuki_id)
             if charge is not None:
                 if not 0 <= charge <= 100:
                     raise ValueError("charge must be 0..100")
@@ -421,8 +424,8 @@ class BridgeSimulator:
 
     def ring(self, nuki_id: int) -> None:
         """The opener's doorbell: ringactionState true and a callback; opens if RTO or continuous mode."""
-        with self._lock:
-            device = self._get(nuki_id)
+        with self._state.lock:
+            device = self._state.device(nuki_id)
             if not device.is_opener:
                 raise ValueError(f"{device.device_id} is not an opener")
             device.ring_action_state = True
@@ -434,71 +437,67 @@ class BridgeSimulator:
             timer = threading.Timer(self.ring_reset, self._reset_ring, args=(nuki_id, generation))
             timer.daemon = True
             self._timers.add(timer)
-        self._log_event("ring", nukiId=nuki_id)
+        self._state.log_event("ring", nukiId=nuki_id)
         timer.start()
         if steps:
-            self._spawn(self._run_steps, nuki_id, steps, False)
+            self.spawn(self.run_steps, nuki_id, steps, False)
 
     def _reset_ring(self, nuki_id: int, generation: int) -> None:
-        with self._lock:
+        with self._state.lock:
             self._timers.discard(threading.current_thread())  # type: ignore[arg-type]
-            device = self._devices.get(nuki_id)
+            device = self._state.devices.get(nuki_id)
             if device is not None and self._ring_generation.get(nuki_id) == generation:
                 device.ring_action_state = False
 
     # ------------------------------------------------------------ state changes
 
-    def _get(self, nuki_id: int) -> SimDevice:
-        device = self._devices.get(int(nuki_id))
-        if device is None:
-            raise KeyError(f"no paired device with nukiId {nuki_id}")
-        return device
-
     def _touch_and_emit(self, device: SimDevice) -> None:
         """Caller holds the lock, so callbacks are queued in the order the changes happened."""
         device.updated_at = self.now()
-        if self._callbacks:
+        if self._state.callbacks:
             self._sender.put(callback_json(device))
 
     def _apply(self, device: SimDevice, mode: int, state: int) -> None:
         device.mode, device.state = mode, state
         self._touch_and_emit(device)
 
-    def _run_steps(self, nuki_id: int, steps: list[tuple[int, int]], jammed: bool) -> bool:
-        """Walk an action's states, ``action_duration`` apart; the outcome is the real one."""
+    def run_steps(self, nuki_id: int, steps: list[tuple[int, int]], jammed: bool) -> bool:
+        """Walk an action's (mode, state) steps, ``action_duration`` apart, a callback each.
+
+        The outcome is the real one: False when jammed, unpaired meanwhile or stopped.
+        """
         for index, (mode, state) in enumerate(steps):
             if index and self._stopping.wait(self.action_duration):
                 return False
-            with self._lock:
-                device = self._devices.get(nuki_id)
+            with self._state.lock:
+                device = self._state.devices.get(nuki_id)
                 if device is None:  # unpaired meanwhile
                     return False
                 self._apply(device, mode, state)
         return not jammed
 
-    def _spawn(self, target: Callable[..., Any], *args: Any) -> threading.Thread:
+    def spawn(self, target: Callable[..., Any], *args: Any) -> threading.Thread:
+        """Run ``target(*args)`` in a worker thread that stop() joins; an exception is logged, not raised."""
+
         def run() -> None:
             try:
                 target(*args)
             except Exception:  # noqa: BLE001 - a bug here must not print a traceback mid-demo
                 logger.error("simulator worker failed", exc_info=True)
             finally:
-                with self._lock:
+                with self._state.lock:
                     self._workers.discard(threading.current_thread())
 
         thread = threading.Thread(target=run, name="nuki-sim-action", daemon=True)
-        with self._lock:
+        with self._state.lock:
             self._workers.add(thread)
         thread.start()
         return thread
 
-    def _log_event(self, kind: str, **fields: Any) -> None:
-        with self._lock:
-            self._log.append({"timestamp": iso_timestamp(self.now()), "type": kind, **fields})
-
     # ------------------------------------------------------------ HTTP entry
 
     def _handle(self, method: str, raw_path: str, arrived: float | None = None) -> Reply:
+        """The answer to one request: the server calls it; ``arrived`` is its perf_counter() at accept."""
         split = urlsplit(raw_path)
         if split.path.startswith("/_sim/"):
             return handle_control(self, method, split.path, split.query)
@@ -508,7 +507,7 @@ class BridgeSimulator:
             params = None
         public = {k: v for k, v in (params or {}).items() if k not in SECRET_PARAMS}
         record = RequestRecord(split.path, public, 0, time.perf_counter())
-        with self._lock:
+        with self._state.lock:
             self._records.append(record)
         hook = self.on_request
         if hook is not None:
@@ -521,13 +520,13 @@ class BridgeSimulator:
         return reply
 
     def _serve(self, method: str, path: str, params: dict[str, str] | None, arrived: float) -> Reply:
-        with self._lock:
+        with self._state.lock:
             injected = self._injected.popleft() if self._injected else None
         if injected is not None:
             return Reply(injected)
         if not self._acquire_slot():
-            with self._lock:
-                self._busy_rejections += 1
+            with self._state.lock:
+                self._state.busy_rejections += 1
             return Reply(503)
         try:
             # Service time is arrival-to-answer, as a bridge's is: the work (token check, an

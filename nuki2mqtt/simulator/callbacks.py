@@ -32,6 +32,7 @@ class CallbackSender:
 
     def __init__(self, sim: BridgeSimulator) -> None:
         self._sim = sim
+        self._source = source_address(sim.host)
         self._queue: Queue[dict[str, Any] | None] = Queue()
         self._thread: threading.Thread | None = None
 
@@ -68,7 +69,7 @@ class CallbackSender:
                 logger.debug("on_callback_sent raised", exc_info=True)
         try:
             conn = http.client.HTTPConnection(
-                parts.hostname or "", parts.port or 80, timeout=sim.callback_timeout, source_address=sim._source
+                parts.hostname or "", parts.port or 80, timeout=sim.callback_timeout, source_address=self._source
             )
             try:
                 conn.request("POST", path, body=data, headers={"Content-Type": "application/json"})
@@ -77,8 +78,8 @@ class CallbackSender:
                 conn.close()
         except (OSError, http.client.HTTPException, ValueError) as exc:
             logger.info("callback to %s failed: %s", url, exc)
-            sim._log_event("callback-failed", url=url)
+            sim.state.log_event("callback-failed", url=url)
             return
         if status >= 400:
             logger.info("callback to %s answered %s", url, status)
-        sim._log_event("callback", url=url, nukiId=body.get("nukiId"), status=status)
+        sim.state.log_event("callback", url=url, nukiId=body.get("nukiId"), status=status)

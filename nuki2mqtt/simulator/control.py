@@ -56,14 +56,14 @@ def handle_control(sim: BridgeSimulator, method: str, path: str, query: str) -> 
 
 def _control_id(sim: BridgeSimulator, params: dict[str, str]) -> int:
     nuki_id = int_param(params, "nukiId", required=True) or 0
-    with sim._lock:
-        if nuki_id not in sim._devices:
+    with sim.state.lock:
+        if nuki_id not in sim.state.devices:
             raise HttpError(404, "unknown device")
     return nuki_id
 
 
 def _control_lock_state(sim: BridgeSimulator, params: dict[str, str]) -> None:
     nuki_id = _control_id(sim, params)
-    with sim._lock:
-        enum = OpenerState if sim._devices[nuki_id].is_opener else LockState
+    with sim.state.lock:
+        enum = OpenerState if sim.state.devices[nuki_id].is_opener else LockState
     sim.set_lock_state(nuki_id, enum_param(enum, params.get("state", "")))

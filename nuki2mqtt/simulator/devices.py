@@ -37,9 +37,9 @@ from typing import Any, Mapping
 import yaml
 
 from nuki2mqtt.const import (
-    LabelledEnum,
     DeviceType,
     DoorSensorState,
+    LabelledEnum,
     LockAction,
     LockState,
     Mode,

@@ -1,4 +1,4 @@
-"""The Bridge HTTP API's endpoints, served from a :class:`BridgeSimulator`'s devices and settings.
+"""The Bridge HTTP API's endpoints, served from a :class:`BridgeSimulator`'s state and settings.
 
 Kept apart from the simulator so that what the bridge answers (this module) reads
 separately from how it behaves over time (the simulator: the one-at-a-time rule,
@@ -39,10 +39,15 @@ Endpoint = Callable[[dict[str, str]], Reply]
 
 
 class BridgeApi:
-    """One method per documented endpoint, on the simulator's state (under its lock)."""
+    """One method per documented endpoint, on the simulator's state (under its lock).
+
+    The simulator gives its settings and the behaviour that takes time (the button, an
+    action's steps, a reboot); ``sim.state`` holds what the endpoints read and change.
+    """
 
     def __init__(self, sim: BridgeSimulator) -> None:
         self._sim = sim
+        self._state = sim.state
 
     def routes(self) -> dict[str, tuple[Endpoint, bool, bool]]:
         """path -> (endpoint, needs a token, hardware bridge only)."""
@@ -68,11 +73,11 @@ class BridgeApi:
 
     def _ep_auth(self, params: dict[str, str]) -> Reply:
         sim = self._sim
-        if not sim.auth_enabled:
+        if not self._state.auth_enabled:
             return Reply(403)
-        sim._log_event("auth-started")
-        if sim._wait_for_button(time.monotonic()):
-            sim._log_event("auth-granted")
+        self._state.log_event("auth-started")
+        if sim.wait_for_button(time.monotonic()):
+            self._state.log_event("auth-granted")
             return Reply(200, {"token": sim.token, "success": True})
         return Reply(200, {"success": False})
 
@@ -80,41 +85,38 @@ class BridgeApi:
         enable = params.get("enable")
         if enable not in ("0", "1"):
             raise HttpError(400, "enable must be 0 or 1")
-        self._sim._auth_enabled = enable == "1"
+        self._state.auth_enabled = enable == "1"
         return Reply(200, {"success": True})
 
     def _ep_list(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
-        now = sim.now()
-        with sim._lock:
-            return Reply(200, [list_entry(d, now) for d in sim._devices.values()])
+        now = self._sim.now()
+        with self._state.lock:
+            return Reply(200, [list_entry(d, now) for d in self._state.devices.values()])
 
     def _device_for(self, params: dict[str, str]) -> SimDevice:
         """The device a request names by nukiId and deviceType (default 0); 404 if not paired as that."""
-        sim = self._sim
         nuki_id = int_param(params, "nukiId", required=True)
         device_type = int_param(params, "deviceType", default=0, choices=[int(t) for t in DeviceType])
-        with sim._lock:
-            device = sim._devices.get(nuki_id or 0)
+        with self._state.lock:
+            device = self._state.devices.get(nuki_id or 0)
             if device is None or device.device_type != device_type:
                 raise HttpError(404, "unknown device")
             return device
 
     def _check_reachable(self, device: SimDevice) -> None:
-        sim = self._sim
-        with sim._lock:
+        state = self._state
+        with state.lock:
             if device.offline:
                 raise HttpError(503, "device offline")
-            if sim._actions_running:
-                sim._busy_rejections += 1
+            if state.actions_running:
+                state.busy_rejections += 1
                 raise HttpError(503, "busy with another device command")
 
     def _ep_lock_state(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
         device = self._device_for(params)
         self._check_reachable(device)
-        with sim._lock:
-            device.updated_at = sim.now()
+        with self._state.lock:
+            device.updated_at = self._sim.now()
             return Reply(200, lock_state_json(device))
 
     def _ep_lock_action(self, params: dict[str, str]) -> Reply:
@@ -122,7 +124,7 @@ class BridgeApi:
         action = int_param(params, "action", required=True, choices=[int(a) for a in LockAction])
         nowait = int_param(params, "nowait", default=0, choices=(0, 1))
         self._check_reachable(device)
-        with self._sim._lock:
+        with self._state.lock:
             try:
                 steps = action_steps(device, action or 0)
             except (ValueError, KeyError):
@@ -138,45 +140,45 @@ class BridgeApi:
     def _simple(self, params: dict[str, str], name: str) -> Reply:
         device = self._device_for(params)
         self._check_reachable(device)
-        with self._sim._lock:
+        with self._state.lock:
             steps = simple_action_steps(device, name)
         return self._perform(device, steps, False, name)
 
     def _perform(self, device: SimDevice, steps: list[tuple[int, int]], nowait: bool, what: str) -> Reply:
-        sim = self._sim
+        sim, state = self._sim, self._state
         nuki_id = device.nuki_id
-        with sim._lock:
-            jammed = nuki_id in sim._jammed
-            sim._jammed.discard(nuki_id)
+        with state.lock:
+            jammed = nuki_id in state.jammed
+            state.jammed.discard(nuki_id)
             if jammed:
                 steps = failed_steps(device, steps)
-            sim._actions_running += 1
-        sim._log_event("lock-action", nukiId=nuki_id, action=what, nowait=nowait)
+            state.actions_running += 1
+        state.log_event("lock-action", nukiId=nuki_id, action=what, nowait=nowait)
 
         def run() -> bool:
             try:
-                return sim._run_steps(nuki_id, steps, jammed)
+                return sim.run_steps(nuki_id, steps, jammed)
             finally:
-                with sim._lock:
-                    sim._actions_running -= 1
+                with state.lock:
+                    state.actions_running -= 1
 
         if nowait:
-            sim._spawn(run)
+            sim.spawn(run)
             success = True
         else:
             success = run()
-        with sim._lock:
+        with state.lock:
             critical = device.battery_critical
         return Reply(200, {"success": success, "batteryCritical": critical})
 
     def _ep_unpair(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
+        state = self._state
         device = self._device_for(params)
         self._check_reachable(device)
-        with sim._lock:
-            sim._devices.pop(device.nuki_id, None)
-            sim._unpaired.append(device)
-        sim._log_event("unpair", nukiId=device.nuki_id)
+        with state.lock:
+            state.devices.pop(device.nuki_id, None)
+            state.unpaired.append(device)
+        state.log_event("unpair", nukiId=device.nuki_id)
         return Reply(200, {"success": True})
 
     def _ep_info(self, params: dict[str, str]) -> Reply:
@@ -188,17 +190,18 @@ class BridgeApi:
             versions = {"firmwareVersion": sim.firmware_version, "wifiFirmwareVersion": sim.wifi_firmware_version}
         else:
             versions = {"appVersion": sim.firmware_version}
-        with sim._lock:
-            scans = [scan_result(d, i) for i, d in enumerate(sim._devices.values())]
+        state = self._state
+        with state.lock:
+            scans = [scan_result(d, i) for i, d in enumerate(state.devices.values())]
             offset = len(scans)
-            scans += [scan_result(d, offset + i, paired=False) for i, d in enumerate(sim._unpaired)]
+            scans += [scan_result(d, offset + i, paired=False) for i, d in enumerate(state.unpaired)]
         return Reply(
             200,
             {
                 "bridgeType": int(sim.bridge_type),
                 "ids": ids,
                 "versions": versions,
-                "uptime": int(time.monotonic() - sim._booted_at),
+                "uptime": int(state.uptime()),
                 "currentTime": zulu_timestamp(sim.now()),
                 "serverConnected": sim.server_connected,
                 "scanResults": scans,
@@ -206,7 +209,7 @@ class BridgeApi:
         )
 
     def _ep_callback_add(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
+        state = self._state
         url = params.get("url", "").strip()
         if not url:
             raise HttpError(400, "url missing")
@@ -221,44 +224,42 @@ class BridgeApi:
             raise HttpError(400, "invalid url") from None
         if not parts.hostname:
             raise HttpError(400, "url without host")
-        with sim._lock:
-            if url in sim._callbacks:
+        with state.lock:
+            if url in state.callbacks:
                 return Reply(200, {"success": False, "message": "callback already added"})
-            if len(sim._callbacks) >= MAX_CALLBACKS:
+            if len(state.callbacks) >= MAX_CALLBACKS:
                 return Reply(200, {"success": False, "message": "maximum number of callbacks reached"})
-            sim._callbacks.append(url)
-        sim._log_event("callback-added", url=url)
+            state.callbacks.append(url)
+        state.log_event("callback-added", url=url)
         return Reply(200, {"success": True})
 
     def _ep_callback_list(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
-        with sim._lock:
-            return Reply(200, {"callbacks": [{"id": i, "url": u} for i, u in enumerate(sim._callbacks)]})
+        state = self._state
+        with state.lock:
+            return Reply(200, {"callbacks": [{"id": i, "url": u} for i, u in enumerate(state.callbacks)]})
 
     def _ep_callback_remove(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
+        state = self._state
         callback_id = int_param(params, "id", required=True)
-        with sim._lock:
-            if callback_id is None or not 0 <= callback_id < len(sim._callbacks):
+        with state.lock:
+            if callback_id is None or not 0 <= callback_id < len(state.callbacks):
                 return Reply(200, {"success": False, "message": "no callback with this id"})
-            url = sim._callbacks.pop(callback_id)
-        sim._log_event("callback-removed", url=url)
+            url = state.callbacks.pop(callback_id)
+        state.log_event("callback-removed", url=url)
         return Reply(200, {"success": True})
 
     def _ep_log(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
         offset = int_param(params, "offset", default=0)
         count = int_param(params, "count", default=100)
         if (offset or 0) < 0 or (count or 0) < 0:
             raise HttpError(400, "offset and count must not be negative")
-        with sim._lock:
-            newest_first = list(reversed(sim._log))
+        with self._state.lock:
+            newest_first = list(reversed(self._state.log))
         return Reply(200, newest_first[offset or 0 : (offset or 0) + (count or 0)])
 
     def _ep_clearlog(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
-        with sim._lock:
-            sim._log.clear()
+        with self._state.lock:
+            self._state.log.clear()
         return Reply(200)
 
     def _ep_fwupdate(self, params: dict[str, str]) -> Reply:
@@ -266,24 +267,19 @@ class BridgeApi:
         target = None
         if params.get("nukiId", "").strip():
             target = self._device_for(params).nuki_id
-        self._sim._log_event("fwupdate", scope=scope, **({"nukiId": target} if target is not None else {}))
+        self._state.log_event("fwupdate", scope=scope, **({"nukiId": target} if target is not None else {}))
         return Reply(200)
 
     def _ep_reboot(self, params: dict[str, str]) -> Reply:
         sim = self._sim
-        sim._log_event("reboot")
-        return Reply(200, after=lambda: sim._spawn(sim._reboot))
+        self._state.log_event("reboot")
+        return Reply(200, after=lambda: sim.spawn(sim.reboot))
 
     def _ep_factory_reset(self, params: dict[str, str]) -> Reply:
-        sim = self._sim
+        sim, state = self._sim, self._state
 
         def reset_and_reboot() -> None:
-            with sim._lock:
-                sim._callbacks.clear()
-                sim._devices.clear()
-                sim._unpaired.clear()
-                sim._log.clear()
-                sim._auth_enabled = True
-            sim._spawn(sim._reboot)
+            state.factory_reset()
+            sim.spawn(sim.reboot)
 
         return Reply(200, after=reset_and_reboot)

@@ -1,4 +1,7 @@
-"""The simulated bridge's HTTP listener: bytes in and out, every decision left to the simulator."""
+"""The simulated bridge's HTTP listener: bytes in and out, every decision left to the simulator.
+
+It knows the simulator only as two callables, so it has no view of the bridge's state.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,14 +9,15 @@ import re
 import socket
 import socketserver
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from nuki2mqtt.simulator.reply import Reply
 
-if TYPE_CHECKING:
-    from nuki2mqtt.simulator.bridge import BridgeSimulator
+#: Answers a request: (method, path with query, perf_counter() at accept or None) -> Reply.
+Answer = Callable[[str, str, float | None], Reply]
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +36,12 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True  # come_back() binds the same port right after go_down()
     request_queue_size = 16
 
-    def __init__(self, address: tuple[str, int], sim: BridgeSimulator) -> None:
+    def __init__(self, address: tuple[str, int], answer: Answer, now: Callable[[], float]) -> None:
+        """``answer`` decides every reply; ``now`` is the bridge's clock, for the Date header."""
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self.sim = sim
+        self.answer = answer
+        self.now = now
         self.arrivals: dict[int, float] = {}  # id(connection) -> perf_counter() at accept
         super().__init__(address, _Handler)
 
@@ -67,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         # The Date header follows the simulated clock (clock_offset), as a skewed bridge's would.
-        return super().date_time_string(self.server.sim.now() if timestamp is None else timestamp)
+        return super().date_time_string(self.server.now() if timestamp is None else timestamp)
 
     def setup(self) -> None:
         # One request per connection (HTTP/1.0, Connection: close): accept time is arrival time.
@@ -88,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         try:
-            reply = self.server.sim._handle(method, self.path, self.arrived)
+            reply = self.server.answer(method, self.path, self.arrived)
         except Exception:  # noqa: BLE001 - never a traceback on the wire
             logger.debug("error serving %s", _redact(self.path), exc_info=True)
             reply = Reply(500)
