@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 from dataclasses import asdict
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable
 
 from nuki2mqtt.mqtt import Message
@@ -26,12 +27,12 @@ WEB_REQUESTS = frozenset({
     "keypad_codes/list", "keypad_codes/add", "keypad_codes/update", "keypad_codes/delete",
     "auths/list", "auths/add", "auths/update", "auths/delete", "users/list", "users/add", "logs",
 })
-MAINTENANCE = {
+MAINTENANCE = MappingProxyType({
     "bridge_reboot": lambda client, args: client.reboot(),
     "bridge_fwupdate": lambda client, args: client.fwupdate(
         scope=_opt_int(args, "scope"), nuki_id=_opt_int(args, "nuki_id"), device_type=_opt_int(args, "device_type")),
     "bridge_clearlog": lambda client, args: client.clear_log(),
-}
+})
 
 Respond = Callable[[str, Any, str | None], None]
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from nuki2mqtt.const import DOOR_OPENING_ACTIONS, LockAction, OpenerAction
 
 #: Home Assistant's lock payloads per device family.
-_HA_LOCK = {"lock": "lock", "unlock": "unlock", "open": "unlatch"}
-_HA_OPENER = {"lock": "deactivate_rto", "unlock": "activate_rto", "open": "electric_strike_actuation"}
+_HA_LOCK = MappingProxyType({"lock": "lock", "unlock": "unlock", "open": "unlatch"})
+_HA_OPENER = MappingProxyType({"lock": "deactivate_rto", "unlock": "activate_rto", "open": "electric_strike_actuation"})
 
 MAX_PAYLOAD = 1024
 

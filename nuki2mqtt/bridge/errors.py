@@ -5,6 +5,9 @@ builds them from the endpoint path only, never from the URL with its query.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 
 class BridgeError(Exception):
     """Base class. ``retryable`` tells a caller whether the same request may be sent again."""
@@ -89,10 +92,10 @@ class BridgeResponseError(BridgeError):
 
 
 #: HTTP status -> exception class, for the client's error mapping.
-ERROR_BY_STATUS: dict[int, type[BridgeError]] = {
+ERROR_BY_STATUS: Mapping[int, type[BridgeError]] = MappingProxyType({
     400: BadRequestError,
     401: UnauthorizedError,
     403: ForbiddenError,
     404: NotFoundError,
     503: BridgeBusyError,
-}
+})

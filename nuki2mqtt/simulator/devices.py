@@ -32,6 +32,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import yaml
@@ -51,7 +52,7 @@ from nuki2mqtt.const import (
 Step = tuple[int, int]
 
 #: The document's state names (section 4.3), which differ from the MQTT labels.
-LOCK_STATE_NAMES: Mapping[LockState, str] = {
+LOCK_STATE_NAMES: Mapping[LockState, str] = MappingProxyType({
     LockState.UNCALIBRATED: "uncalibrated",
     LockState.LOCKED: "locked",
     LockState.UNLOCKING: "unlocking",
@@ -62,8 +63,8 @@ LOCK_STATE_NAMES: Mapping[LockState, str] = {
     LockState.UNLATCHING: "unlatching",
     LockState.MOTOR_BLOCKED: "motor blocked",
     LockState.UNDEFINED: "undefined",
-}
-OPENER_STATE_NAMES: Mapping[OpenerState, str] = {
+})
+OPENER_STATE_NAMES: Mapping[OpenerState, str] = MappingProxyType({
     OpenerState.UNTRAINED: "untrained",
     OpenerState.ONLINE: "online",
     OpenerState.RTO_ACTIVE: "rto active",
@@ -71,9 +72,9 @@ OPENER_STATE_NAMES: Mapping[OpenerState, str] = {
     OpenerState.OPENING: "opening",
     OpenerState.BOOT_RUN: "boot run",
     OpenerState.UNDEFINED: "undefined",
-}
+})
 #: Section 4.6; 0 (unavailable) is the Web API's "no sensor" and never appears on the bridge.
-DOOR_SENSOR_NAMES: Mapping[DoorSensorState, str] = {
+DOOR_SENSOR_NAMES: Mapping[DoorSensorState, str] = MappingProxyType({
     DoorSensorState.DEACTIVATED: "deactivated",
     DoorSensorState.DOOR_CLOSED: "door closed",
     DoorSensorState.DOOR_OPENED: "door opened",
@@ -82,10 +83,10 @@ DOOR_SENSOR_NAMES: Mapping[DoorSensorState, str] = {
     DoorSensorState.UNCALIBRATED: "uncalibrated",
     DoorSensorState.REMOVED: "removed",
     DoorSensorState.UNKNOWN: "unknown",
-}
+})
 
 #: Lock actions (4.4) as the lock walks through them; the first states are transitional.
-LOCK_ACTION_STEPS: Mapping[LockAction, tuple[LockState, ...]] = {
+LOCK_ACTION_STEPS: Mapping[LockAction, tuple[LockState, ...]] = MappingProxyType({
     LockAction.UNLOCK: (LockState.UNLOCKING, LockState.UNLOCKED),
     LockAction.LOCK: (LockState.LOCKING, LockState.LOCKED),
     LockAction.UNLATCH: (LockState.UNLATCHING, LockState.UNLATCHED, LockState.UNLOCKED),
@@ -102,7 +103,7 @@ LOCK_ACTION_STEPS: Mapping[LockAction, tuple[LockState, ...]] = {
         LockState.LOCKING,
         LockState.LOCKED,
     ),
-}
+})
 
 
 class DeviceFileError(ValueError):
@@ -378,12 +379,12 @@ def ring_steps(device: SimDevice) -> list[Step]:
 
 # ---------------------------------------------------------------- devices file
 
-_FILE_KEYS = {f.name for f in dataclasses.fields(SimDevice)} - {
+_FILE_KEYS = frozenset({f.name for f in dataclasses.fields(SimDevice)} - {
     "has_keypad",
     "ring_action_state",
     "ring_action_timestamp",
     "updated_at",
-} | {"keypad"}
+} | {"keypad"})
 
 
 def load_devices(path: str | Path) -> list[SimDevice]:
