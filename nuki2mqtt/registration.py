@@ -35,7 +35,7 @@ def ensure_callback(client: CallbackApi, url: str) -> Registration:
     """Keeps an existing identical registration, else adds ours if a slot is free."""
     if len(url) > MAX_CALLBACK_URL_LENGTH:
         return Registration(False, error=f"callback URL is longer than {MAX_CALLBACK_URL_LENGTH} characters: {url}")
-    if not url.startswith("http://"):
+    if not url.lower().startswith("http://"):
         return Registration(False, error=f"the bridge can only call plain http:// URLs, not {url}")
     existing = client.callback_list()
     if any(cb.url == url for cb in existing):

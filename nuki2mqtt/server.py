@@ -49,7 +49,15 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], api: ListenerApi) -> None:
         self.api = api
+        if ":" in address[0]:  # an IPv6 address such as "::" (the stdlib server is IPv4 only)
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6 and self.server_address[0] == "::":
+            # "::" is every address, IPv4 included: bridges call back over IPv4.
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A bridge closing its connection after a callback is normal, not worth a traceback.

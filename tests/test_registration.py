@@ -46,6 +46,12 @@ def test_an_identical_registration_is_kept(simulator: Any, client: BridgeClient,
     assert paths_since(simulator, mark) == ["/callback/list"]
 
 
+def test_a_scheme_in_capitals_is_still_plain_http(simulator: Any, client: BridgeClient) -> None:
+    url = "HTTP://127.0.0.1:8321/callback/1"
+    assert ensure_callback(client, url) == Registration(True, added=True)
+    assert simulator.callback_urls == [url]
+
+
 def test_full_slots_are_refused_naming_the_taken_urls(simulator: Any, client: BridgeClient) -> None:
     mark = preset(simulator, client, *FOREIGN)
     result = ensure_callback(client, OURS)

@@ -222,3 +222,21 @@ def test_stop_closes_the_port(api: RecordingApi) -> None:
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
+
+
+@pytest.mark.parametrize("host", ["::", "::1"])
+def test_an_ipv6_listen_address_is_served(host: str) -> None:
+    """``server.host: "::"`` is valid configuration: it listens on IPv6 and, as a wildcard, on IPv4."""
+    api = RecordingApi()
+    server = HttpListener(host, 0, api)
+    server.start()
+    try:
+        clients = ["::1", "127.0.0.1"] if host == "::" else ["::1"]
+        for client in clients:
+            address = f"[{client}]" if ":" in client else client
+            answer = requests.post(f"http://{address}:{server.port}/callback/7", data=b"{}", timeout=5)
+            assert answer.status_code == 200
+        # an IPv4 bridge on the dual-stack socket is seen with its plain IPv4 address
+        assert [ip for _, ip, _ in api.callbacks] == clients
+    finally:
+        server.stop()

@@ -216,7 +216,7 @@ def url(schemes: Sequence[str], hint: str) -> Callable[[Any], str]:
             raise vol.Invalid(f"has no host; {hint}")
         if parts.query or parts.fragment:
             raise vol.Invalid(f"must not have a query (?) or fragment (#); {hint}")
-        return url.rstrip("/")
+        return (parts.scheme.lower() + url[len(parts.scheme):]).rstrip("/")  # HTTP://... -> http://...
 
     return validate
 

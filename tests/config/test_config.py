@@ -540,6 +540,12 @@ def test_advertise_url_with_path_prefix() -> None:
     assert config.server.advertise_url == "http://proxy.lan/nuki"
 
 
+def test_advertise_url_scheme_in_capitals_is_normalized() -> None:
+    """The bridge, and the registration check, know the scheme as ``http://``."""
+    config = parse_config({"server": {"advertise_url": "HTTP://192.168.1.20:8321"}}, env={})
+    assert config.server.advertise_url == "http://192.168.1.20:8321"
+
+
 # --------------------------------------------------------------------------- unknown keys, many errors
 
 
