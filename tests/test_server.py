@@ -224,6 +224,16 @@ def test_stop_closes_the_port(api: RecordingApi) -> None:
 
 
 
+def _has_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="this machine has no IPv6 loopback")
 @pytest.mark.parametrize("host", ["::", "::1"])
 def test_an_ipv6_listen_address_is_served(host: str) -> None:
     """``server.host: "::"`` is valid configuration: it listens on IPv6 and, as a wildcard, on IPv4."""
