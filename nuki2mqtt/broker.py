@@ -129,9 +129,8 @@ class LocalBroker:
             ) from exc
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "sys_interval": 0,
-            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
-            "topic-check": {"enabled": False},
+            # amqtt 0.12's plugin configuration: anonymous clients, no $SYS topics, no topic checks
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         ready = threading.Event()
         errors: list[BaseException] = []
