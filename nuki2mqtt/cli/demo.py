@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import sys
 
@@ -44,6 +45,11 @@ def _run(args: argparse.Namespace) -> int:
     from nuki2mqtt.simulator import BridgeSimulator
 
     setup_logging("info", [DEMO_TOKEN], debug=args.debug)
+    if not args.debug:
+        # The embedded amqtt broker (where mosquitto is missing) logs every connection and
+        # state-machine step at INFO, and the port probe as an ERROR: noise in a demo.
+        logging.getLogger("amqtt").setLevel(logging.CRITICAL)
+        logging.getLogger("transitions").setLevel(logging.WARNING)
     stop = stop_on_signal()
     broker = LocalBroker(port=_port_or_free(args.mqtt_port)).start()
     sim = BridgeSimulator(host="127.0.0.1", port=_port_or_free(args.bridge_port), token=DEMO_TOKEN,
