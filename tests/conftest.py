@@ -1,4 +1,8 @@
-"""Shared fixtures: one real MQTT broker per test session on a free loopback port."""
+"""Shared fixtures: one real MQTT broker per test session on a free loopback port.
+
+``NUKI2MQTT_TEST_BROKER`` picks it: ``auto`` (default: mosquitto where installed, else amqtt),
+``amqtt`` or ``mosquitto``. Tests marked ``mqtt5`` are skipped on amqtt, which speaks MQTT 3.1.1 only.
+"""
 from __future__ import annotations
 
 import uuid
@@ -7,20 +11,32 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from nuki2mqtt.broker import LocalBroker, free_port
-from tests.mqtt_recorder import MqttRecorder
+from tests.mqtt_recorder import MqttRecorder, broker_preference
+
+MQTT5_SKIP_REASON = "needs an MQTT 5 broker: amqtt speaks 3.1.1 only (apt-get install mosquitto)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mqtt5: tests an MQTT 5 feature; skipped when the test broker is amqtt")
 
 
 @pytest.fixture(scope="session")
 def broker() -> Iterator[LocalBroker]:
-    """mosquitto where installed, else the pure-Python amqtt broker."""
-    with LocalBroker() as local:
+    """mosquitto where installed, else the pure-Python amqtt broker (NUKI2MQTT_TEST_BROKER overrides)."""
+    with LocalBroker(prefer=broker_preference()) as local:
         yield local
+
+
+@pytest.fixture(autouse=True)
+def _skip_mqtt5_on_amqtt(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("mqtt5") and request.getfixturevalue("broker").kind == "amqtt":
+        pytest.skip(MQTT5_SKIP_REASON)
 
 
 @pytest.fixture
 def recorder(broker: LocalBroker) -> Iterator[MqttRecorder]:
-    """A test MQTT client on the session broker."""
-    client = MqttRecorder(broker.host, broker.port)
+    """A test MQTT client on the session broker, speaking the MQTT version the broker supports."""
+    client = MqttRecorder.on(broker)
     yield client
     client.close()
 
@@ -53,7 +69,10 @@ def make_gateway(broker: LocalBroker, base_topic: str) -> Iterator[GatewayFactor
     def factory(*sims: Any, bridge: dict[str, Any] | None = None, start: bool = True, **sections: Any) -> Any:
         raw: dict[str, Any] = {
             "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base_topic,
-                     "client_id": f"gw-{base_topic}"},
+                     "client_id": f"gw-{base_topic}",
+                     # amqtt never answers an MQTT 5 CONNECT, so the fallback would cost 5 s per
+                     # gateway; tests/test_mqtt.py tests that fallback itself
+                     **({"protocol": "3.1.1"} if broker.kind == "amqtt" else {})},
             "homeassistant": {"enabled": False},
             "bridges": [
                 {"host": sim.host, "port": sim.port, "token": sim.token, "token_mode": "encrypted",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -34,6 +35,16 @@ class Received:
         return json.loads(self.payload)
 
 
+def broker_preference() -> str:
+    """``prefer`` for the tests' LocalBrokers: NUKI2MQTT_TEST_BROKER, default ``auto``."""
+    return os.environ.get("NUKI2MQTT_TEST_BROKER", "auto")
+
+
+def protocol_for(broker: Any) -> int:
+    """The MQTT version to speak to a :class:`~nuki2mqtt.broker.LocalBroker`: amqtt speaks 3.1.1 only."""
+    return paho.MQTTv311 if broker.kind == "amqtt" else paho.MQTTv5
+
+
 class MqttRecorder:
     def __init__(self, host: str, port: int, *, protocol: int = paho.MQTTv5) -> None:
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}",
@@ -42,10 +53,53 @@ class MqttRecorder:
         self._messages: list[Received] = []
         self._client.on_message = self._on_message
         self._connected = threading.Event()
-        self._client.on_connect = lambda *a: (set_nodelay(self._client), self._connected.set())
+        self._refusal: Any = None
+        self._client.on_connect = self._on_connect
+        self._address = (host, port)
         self._client.connect(host, port)
         self._client.loop_start()
-        assert self._connected.wait(5), "test client could not connect to the broker"
+        if not self._connected.wait(5):
+            self.close()
+            raise AssertionError(f"test client got no CONNACK from the broker at {host}:{port} within 5 s")
+        if self._refusal is not None:
+            self.close()
+            raise AssertionError(f"the broker at {host}:{port} refused the test client "
+                                 f"(MQTT {'5' if protocol == paho.MQTTv5 else '3.1.1'}): {self._refusal}")
+
+    @classmethod
+    def on(cls, broker: Any) -> "MqttRecorder":
+        """A recorder on ``broker`` (a LocalBroker) speaking the MQTT version it supports."""
+        return cls(broker.host, broker.port, protocol=protocol_for(broker))
+
+    @property
+    def is_mqtt5(self) -> bool:
+        return self._client.protocol == paho.MQTTv5
+
+    def is_retained(self, message: Received) -> bool:
+        """Whether ``message`` was published retained, also for a live message under MQTT 3.1.1.
+
+        MQTT 5 with retain-as-published keeps the flag on live messages; 3.1.1 clears it, so there
+        a fresh subscriber asks the broker whether it holds ``message`` as the topic's retained one
+        (for an empty payload, a retained clear: whether it holds nothing).
+        """
+        if message.retain or self.is_mqtt5:
+            return message.retain
+        probe = MqttRecorder(*self._address, protocol=self._client.protocol)
+        try:
+            probe.subscribe(message.topic)
+            held = probe.wait_for(message.topic, timeout=1 if not message.payload else 2)
+        except AssertionError:  # nothing retained on the topic
+            return not message.payload
+        finally:
+            probe.close()
+        return held.retain and held.payload == message.payload
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            self._refusal = reason
+        else:
+            set_nodelay(client)
+        self._connected.set()
 
     def _on_message(self, client: Any, userdata: Any, msg: paho.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
@@ -58,9 +112,12 @@ class MqttRecorder:
     def subscribe(self, topic_filter: str) -> None:
         done = threading.Event()
         self._client.on_subscribe = lambda *a: done.set()
-        # retain-as-published: the tests can check the retain flag of live messages too
-        self._client.subscribe(topic_filter, options=SubscribeOptions(qos=1, retainAsPublished=True))
-        assert done.wait(5)
+        if self.is_mqtt5:
+            # retain-as-published: the tests can check the retain flag of live messages too
+            self._client.subscribe(topic_filter, options=SubscribeOptions(qos=1, retainAsPublished=True))
+        else:  # MQTT 3.1.1: live messages always arrive with retain=False
+            self._client.subscribe(topic_filter, qos=1)
+        assert done.wait(5), f"no SUBACK for {topic_filter} within 5 s"
 
     def unsubscribe(self, topic_filter: str) -> None:
         done = threading.Event()
@@ -72,6 +129,7 @@ class MqttRecorder:
                 correlation_data: bytes | None = None, expiry: int | None = None) -> None:
         props = None
         if response_topic or correlation_data or expiry is not None:
+            assert self.is_mqtt5, "response topic, correlation data and message expiry need MQTT 5"
             props = Properties(PacketTypes.PUBLISH)
             if response_topic:
                 props.ResponseTopic = response_topic

@@ -110,6 +110,7 @@ def test_retained_request_is_refused(gw: Any, recorder: Any, base_topic: str, si
     recorder.publish(f"{base_topic}/request/bridge_info", b"", retain=True)
 
 
+@pytest.mark.mqtt5
 def test_mqtt5_response_topic(gw: Any, recorder: Any, base_topic: str) -> None:
     recorder.subscribe(f"{base_topic}/reply/#")
     recorder.publish(f"{base_topic}/request/bridge_callbacks", json.dumps({"transaction": 8}),

@@ -8,18 +8,13 @@ import threading
 import time
 import uuid
 
-import paho.mqtt.client as paho
 import pytest
 
 from nuki2mqtt.broker import LocalBroker, free_port, wait_for_port
-from tests.mqtt_recorder import MqttRecorder
+from tests.mqtt_recorder import MqttRecorder, broker_preference, protocol_for
 
 MOSQUITTO = shutil.which("mosquitto") or next(
     (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
-
-
-def protocol_of(broker: LocalBroker) -> int:
-    return paho.MQTTv311 if broker.kind == "amqtt" else paho.MQTTv5  # amqtt speaks MQTT 3.1.1 only
 
 
 def refuses_connections(host: str, port: int) -> bool:
@@ -38,10 +33,10 @@ def test_a_retained_message_reaches_a_later_subscriber(prefer: str) -> None:
         assert broker.start() is broker and broker.running
         if prefer == "amqtt":
             assert broker.kind == "amqtt"
-        publisher = MqttRecorder(broker.host, broker.port, protocol=protocol_of(broker))
+        publisher = MqttRecorder.on(broker)
         publisher.publish(topic, "online", retain=True)
         publisher.close()
-        subscriber = MqttRecorder(broker.host, broker.port, protocol=protocol_of(broker))
+        subscriber = MqttRecorder.on(broker)
         try:
             subscriber.subscribe(topic)
             message = subscriber.wait_for(topic)
@@ -66,10 +61,10 @@ def test_mosquitto_is_preferred_where_installed() -> None:
 
 def test_stop_frees_the_port_and_start_serves_it_again() -> None:
     port = free_port()
-    broker = LocalBroker(port=port).start()
+    broker = LocalBroker(port=port, prefer=broker_preference()).start()
     try:
         assert broker.port == port
-        MqttRecorder(broker.host, port, protocol=protocol_of(broker)).close()
+        MqttRecorder(broker.host, port, protocol=protocol_for(broker)).close()
         broker.stop()
         assert not broker.running
         assert refuses_connections(broker.host, port)
@@ -79,7 +74,7 @@ def test_stop_frees_the_port_and_start_serves_it_again() -> None:
             sock.listen()
         broker.start()
         assert broker.running and broker.port == port
-        again = MqttRecorder(broker.host, port, protocol=protocol_of(broker))
+        again = MqttRecorder(broker.host, port, protocol=protocol_for(broker))
         topic = f"n2m_{uuid.uuid4().hex[:10]}/ping"
         again.subscribe(topic)
         again.publish(topic, "pong")

@@ -626,7 +626,7 @@ def test_entrypoint_run_is_healthy_and_stops_cleanly_on_sigterm(
     }), encoding="utf-8")
     load_config(config, env={"NUKI_BRIDGE_TOKEN": simulator.token})  # valid before it is run
 
-    recorder = MqttRecorder(broker.host, broker.port)
+    recorder = MqttRecorder.on(broker)
     recorder.subscribe(f"{base_topic}/status")
     final = final_stage(dockerfile())
     argv = [*only(final, "ENTRYPOINT").exec_form(), *only(final, "CMD").exec_form()]
@@ -656,7 +656,7 @@ def test_entrypoint_run_is_healthy_and_stops_cleanly_on_sigterm(
         recorder.close()
     assert proc.returncode == 0, output
     assert "Traceback" not in output
-    assert recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline", after=mark).retain
+    assert recorder.is_retained(recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline", after=mark))
     assert simulator.callback_urls == [], "the bridge callback is removed on stop"
     assert simulator.token not in output, "no secret in the log"
     assert run_healthcheck(port, str(image_venv.python)).returncode == 1

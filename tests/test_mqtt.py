@@ -16,7 +16,7 @@ from nuki2mqtt.broker import LocalBroker, free_port
 from nuki2mqtt.config import MqttConfig, parse_config
 from nuki2mqtt.gateway import Gateway
 from nuki2mqtt.mqtt import MqttConnection
-from tests.mqtt_recorder import MqttRecorder
+from tests.mqtt_recorder import MqttRecorder, broker_preference
 
 FRONT = "1A2B3C4D"
 
@@ -33,7 +33,7 @@ def gateway_for(broker: LocalBroker, sim: Any, base: str, **mqtt: Any) -> Gatewa
 
 @pytest.fixture
 def own_broker() -> Iterator[LocalBroker]:
-    with LocalBroker() as broker:
+    with LocalBroker(prefer=broker_preference()) as broker:
         yield broker
 
 
@@ -42,7 +42,7 @@ def test_broker_restart_gets_everything_back(own_broker: LocalBroker, simulator:
     gateway.start()
     assert gateway.wait_ready(15)
     try:
-        first = MqttRecorder(own_broker.host, own_broker.port)
+        first = MqttRecorder.on(own_broker)
         first.subscribe(f"{base_topic}/#")
         first.wait_json(f"{base_topic}/{FRONT}/state", lambda s: True)
         first.close()
@@ -55,9 +55,9 @@ def test_broker_restart_gets_everything_back(own_broker: LocalBroker, simulator:
         assert gateway.mqtt.wait_connected(5) or _wait(lambda: gateway.mqtt.connected, 10)
         _wait(lambda: gateway.mqtt.connected, 10)
         time.sleep(0.5)
-        second = MqttRecorder(own_broker.host, own_broker.port)
+        second = MqttRecorder.on(own_broker)
         second.subscribe(f"{base_topic}/#")
-        assert second.wait_for(f"{base_topic}/status", lambda m: m.text == "online").retain
+        assert second.is_retained(second.wait_for(f"{base_topic}/status", lambda m: m.text == "online"))
         assert second.wait_json(f"{base_topic}/{FRONT}/state", lambda s: s["id"] == FRONT)
         assert len(second.wait_json(f"{base_topic}/devices", lambda d: True)) == 3
         assert second.wait_json(f"{base_topic}/bridges", lambda b: True)
@@ -102,14 +102,15 @@ def test_last_will_is_offline(broker: LocalBroker, simulator: Any, base_topic: s
     recorder.subscribe(f"{base_topic}/status")
     gateway = gateway_for(broker, simulator, base_topic)
     gateway.start()
-    recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "online")
+    # amqtt never answers an MQTT 5 CONNECT: the gateway falls back to 3.1.1 after CONNACK_TIMEOUT (5 s)
+    recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "online", timeout=15)
     # an unclean loss: drop the socket without DISCONNECT, the broker publishes the will
     sock = gateway.mqtt._client.socket()
     gateway.mqtt._stopping = True
     gateway.mqtt._client.loop_stop()
     sock.close()
     will = recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline", timeout=10)
-    assert will.retain
+    assert recorder.is_retained(will)
     gateway.mqtt._client.disconnect()
     for bridge in gateway.bridges:
         bridge.worker.stop()
@@ -218,7 +219,7 @@ def test_a_value_published_during_a_republish_is_never_overtaken_by_the_old_copy
         assert [payload for topic, payload in sent if topic == second][-1] == b"second-new"
         for info in delivered:
             info.wait_for_publish(5)  # the broker has them all before the reader asks
-        reader = MqttRecorder(broker.host, broker.port)
+        reader = MqttRecorder.on(broker)
         try:
             reader.subscribe(second)
             assert reader.wait_for(second).text == "second-new"

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+import paho.mqtt.client as paho
 import requests
 
 from nuki2mqtt.broker import free_port
@@ -40,7 +41,10 @@ def test_demo_runs_and_answers_commands_then_stops_on_ctrl_c() -> None:
         text = "".join(lines)
         assert f"mosquitto_sub -h 127.0.0.1 -p {mqtt_port}" in text
         assert re.search(r"mosquitto_pub .* -t nuki2mqtt/1A2B3C4D/set -m unlock", text)
-        client = MqttRecorder("127.0.0.1", mqtt_port)
+        kind = re.search(r"MQTT broker +(\w+) on ", text)
+        assert kind, text
+        client = MqttRecorder("127.0.0.1", mqtt_port,  # amqtt (where mosquitto is missing) speaks 3.1.1 only
+                              protocol=paho.MQTTv311 if kind.group(1) == "amqtt" else paho.MQTTv5)
         client.subscribe("nuki2mqtt/#")
         client.subscribe("homeassistant/#")
         client.wait_json("nuki2mqtt/1A2B3C4D/state", lambda s: s["state"] == "locked", timeout=15)

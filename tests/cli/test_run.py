@@ -77,7 +77,7 @@ def test_sigterm_stops_cleanly_and_no_secret_is_ever_written(
             proc.kill()
     assert proc.returncode == 0, err[-2000:]
     assert sim.callback_urls == []
-    assert recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline").retain
+    assert recorder.is_retained(recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline"))
     # --debug logged plenty, and never a secret
     assert "DEBUG" in err and "/lockAction" in err
     for secret in (TOKEN, PASSWORD):
