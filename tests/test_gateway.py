@@ -138,7 +138,14 @@ def test_bad_commands_are_rejected_and_never_sent(running: Any, recorder: Any, b
     assert len(lock_actions(simulator)) == before + 1
 
 
+@pytest.mark.mqtt5
 def test_retained_command_is_never_executed(running: Any, recorder: Any, base_topic: str, simulator: Any) -> None:
+    """A retained command published while the gateway listens.
+
+    Only MQTT 5's retain-as-published shows the flag on a live message; under 3.1.1 the gateway
+    can refuse only the retained commands delivered when it subscribes (the next test, run on
+    both brokers), as docs/mqtt.md says.
+    """
     before = len(lock_actions(simulator))
     recorder.publish(f"{base_topic}/{FRONT}/set", "unlatch", retain=True)
     result = recorder.wait_json(f"{base_topic}/{FRONT}/result", lambda r: True)
