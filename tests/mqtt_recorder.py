@@ -84,15 +84,23 @@ class MqttRecorder:
         """
         if message.retain or self.is_mqtt5:
             return message.retain
-        probe = MqttRecorder(*self._address, protocol=self._client.protocol)
-        try:
-            probe.subscribe(message.topic)
-            held = probe.wait_for(message.topic, timeout=1 if not message.payload else 2)
-        except AssertionError:  # nothing retained on the topic
-            return not message.payload
-        finally:
-            probe.close()
-        return held.retain and held.payload == message.payload
+        for _ in range(3):
+            probe: MqttRecorder | None = None
+            try:
+                probe = MqttRecorder(*self._address, protocol=self._client.protocol)
+                probe.subscribe(message.topic)
+            except AssertionError:  # amqtt can drop a connection racing another client's subscribe
+                if probe is not None:
+                    probe.close()
+                continue
+            try:
+                held = probe.wait_for(message.topic, timeout=1 if not message.payload else 2)
+            except AssertionError:  # nothing retained on the topic
+                return not message.payload
+            finally:
+                probe.close()
+            return held.retain and held.payload == message.payload
+        raise AssertionError(f"could not ask the broker at {self._address} what {message.topic} holds")
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if reason.is_failure:

@@ -424,6 +424,7 @@ def test_stop_during_a_slow_action(simulator: Any, make_gateway: Any, recorder: 
     assert worker.queued_commands == 1  # "lock" waits behind the unlock in flight
     gateway.stop()
     assert simulator.callback_urls == []  # removed after the action in flight finished
+    recorder.wait_for(f"{base_topic}/status", lambda m: m.text == "offline")
     messages = recorder.messages()
     results = {m.json["action"]: (i, m.json["status"]) for i, m in enumerate(messages) if m.topic.endswith("/result")}
     offline = next(i for i, m in enumerate(messages) if m.topic == f"{base_topic}/status" and m.text == "offline")
