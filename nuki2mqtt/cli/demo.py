@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mqtt-port", type=port, default=1883, help="broker port, if free (default 1883, else any free port)")
     p.add_argument("--bridge-port", type=port, default=8080, help="simulated bridge port, if free (default 8080)")
     p.add_argument("--listen-port", type=port, default=8321, help="gateway HTTP listener port, if free (default 8321)")
+    p.add_argument("--broker", choices=("auto", "mosquitto", "amqtt"), default="auto",
+                   help="MQTT broker to start: mosquitto from PATH, the embedded pure-Python amqtt "
+                        "(MQTT 3.1.1 only), or auto: mosquitto where installed, else amqtt (default)")
     p.set_defaults(func=_run)
 
 
@@ -51,13 +54,14 @@ def _run(args: argparse.Namespace) -> int:
         logging.getLogger("amqtt").setLevel(logging.CRITICAL)
         logging.getLogger("transitions").setLevel(logging.WARNING)
     stop = stop_on_signal()
-    broker = LocalBroker(port=_port_or_free(args.mqtt_port)).start()
+    broker = LocalBroker(port=_port_or_free(args.mqtt_port), prefer=args.broker).start()
     sim = BridgeSimulator(host="127.0.0.1", port=_port_or_free(args.bridge_port), token=DEMO_TOKEN,
                           action_duration=1.0).start()
     listen_port = _port_or_free(args.listen_port)
     config = parse_config(
         {
-            "mqtt": {"host": broker.host, "port": broker.port},
+            # amqtt speaks 3.1.1 only and never answers an MQTT 5 connect: no 5 s fallback wait
+            "mqtt": {"host": broker.host, "port": broker.port, "protocol": "3.1.1" if broker.kind == "amqtt" else "5"},
             "bridges": [{"host": sim.host, "port": sim.port, "token": DEMO_TOKEN, "token_mode": "encrypted"}],
             "server": {"host": "127.0.0.1", "port": listen_port},
         },
