@@ -47,24 +47,31 @@ def protocol_for(broker: Any) -> int:
 
 class MqttRecorder:
     def __init__(self, host: str, port: int, *, protocol: int = paho.MQTTv5) -> None:
-        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}",
-                                   protocol=protocol)
         self._cond = threading.Condition()
         self._messages: list[Received] = []
-        self._client.on_message = self._on_message
+        self._address = (host, port)
+        self._filters: list[str] = []
+        self._client = self._connect(protocol)
+
+    def _connect(self, protocol: int) -> paho.Client:
+        host, port = self._address
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}",
+                             protocol=protocol)
+        client.on_message = self._on_message
         self._connected = threading.Event()
         self._refusal: Any = None
-        self._client.on_connect = self._on_connect
-        self._address = (host, port)
-        self._client.connect(host, port)
-        self._client.loop_start()
+        client.on_connect = self._on_connect
+        client.connect(host, port)
+        client.loop_start()
         if not self._connected.wait(5):
-            self.close()
+            client.loop_stop()
             raise AssertionError(f"test client got no CONNACK from the broker at {host}:{port} within 5 s")
         if self._refusal is not None:
-            self.close()
+            client.disconnect()
+            client.loop_stop()
             raise AssertionError(f"the broker at {host}:{port} refused the test client "
                                  f"(MQTT {'5' if protocol == paho.MQTTv5 else '3.1.1'}): {self._refusal}")
+        return client
 
     @classmethod
     def on(cls, broker: Any) -> "MqttRecorder":
@@ -118,6 +125,20 @@ class MqttRecorder:
             self._cond.notify_all()
 
     def subscribe(self, topic_filter: str) -> None:
+        self._filters.append(topic_filter)
+        if self._subscribe(topic_filter, 5 if self.is_mqtt5 else 2):
+            return
+        if not self.is_mqtt5:
+            # amqtt 0.12 can lose a session whose connect races another client's subscribe
+            # (RuntimeError in its connect handler): start over on a new connection.
+            old, self._client = self._client, self._connect(self._client.protocol)
+            old.disconnect()
+            old.loop_stop()
+            if all(self._subscribe(f, 5) for f in self._filters):
+                return
+        raise AssertionError(f"no SUBACK for {topic_filter} within 5 s")
+
+    def _subscribe(self, topic_filter: str, timeout: float) -> bool:
         done = threading.Event()
         self._client.on_subscribe = lambda *a: done.set()
         if self.is_mqtt5:
@@ -125,7 +146,7 @@ class MqttRecorder:
             self._client.subscribe(topic_filter, options=SubscribeOptions(qos=1, retainAsPublished=True))
         else:  # MQTT 3.1.1: live messages always arrive with retain=False
             self._client.subscribe(topic_filter, qos=1)
-        assert done.wait(5), f"no SUBACK for {topic_filter} within 5 s"
+        return done.wait(timeout)
 
     def unsubscribe(self, topic_filter: str) -> None:
         done = threading.Event()
