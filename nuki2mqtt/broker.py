@@ -58,6 +58,15 @@ class LocalBroker:
         self._tmp = tempfile.TemporaryDirectory(prefix="nuki2mqtt-broker-")
         self._amqtt_thread: threading.Thread | None = None
         self._amqtt_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def protocol(self) -> str:
+        """The newest MQTT version this broker speaks, as ``mqtt.protocol`` writes it.
+
+        amqtt speaks 3.1.1 only and never answers an MQTT 5 connect, so a client that tries 5
+        first waits for its fallback timeout.
+        """
+        return "3.1.1" if self.kind == "amqtt" else "5"
         self._amqtt_broker: Any = None
 
     @property

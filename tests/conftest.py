@@ -29,7 +29,7 @@ def broker() -> Iterator[LocalBroker]:
 
 @pytest.fixture(autouse=True)
 def _skip_mqtt5_on_amqtt(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("mqtt5") and request.getfixturevalue("broker").kind == "amqtt":
+    if request.node.get_closest_marker("mqtt5") and request.getfixturevalue("broker").protocol != "5":
         pytest.skip(MQTT5_SKIP_REASON)
 
 
@@ -70,9 +70,8 @@ def make_gateway(broker: LocalBroker, base_topic: str) -> Iterator[GatewayFactor
         raw: dict[str, Any] = {
             "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base_topic,
                      "client_id": f"gw-{base_topic}",
-                     # amqtt never answers an MQTT 5 CONNECT, so the fallback would cost 5 s per
-                     # gateway; tests/test_mqtt.py tests that fallback itself
-                     **({"protocol": "3.1.1"} if broker.kind == "amqtt" else {})},
+                     # no fallback wait on amqtt; tests/test_mqtt.py tests that fallback itself
+                     "protocol": broker.protocol},
             "homeassistant": {"enabled": False},
             "bridges": [
                 {"host": sim.host, "port": sim.port, "token": sim.token, "token_mode": "encrypted",

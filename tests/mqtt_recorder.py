@@ -42,7 +42,7 @@ def broker_preference() -> str:
 
 def protocol_for(broker: Any) -> int:
     """The MQTT version to speak to a :class:`~nuki2mqtt.broker.LocalBroker`: amqtt speaks 3.1.1 only."""
-    return paho.MQTTv311 if broker.kind == "amqtt" else paho.MQTTv5
+    return paho.MQTTv5 if broker.protocol == "5" else paho.MQTTv311
 
 
 class MqttRecorder:
@@ -91,23 +91,16 @@ class MqttRecorder:
         """
         if message.retain or self.is_mqtt5:
             return message.retain
-        for _ in range(3):
-            probe: MqttRecorder | None = None
-            try:
-                probe = MqttRecorder(*self._address, protocol=self._client.protocol)
-                probe.subscribe(message.topic)
-            except AssertionError:  # amqtt can drop a connection racing another client's subscribe
-                if probe is not None:
-                    probe.close()
-                continue
+        probe = MqttRecorder(*self._address, protocol=self._client.protocol)
+        try:
+            probe.subscribe(message.topic)  # recovers from amqtt's lost sessions itself
             try:
                 held = probe.wait_for(message.topic, timeout=1 if not message.payload else 2)
             except AssertionError:  # nothing retained on the topic
                 return not message.payload
-            finally:
-                probe.close()
             return held.retain and held.payload == message.payload
-        raise AssertionError(f"could not ask the broker at {self._address} what {message.topic} holds")
+        finally:
+            probe.close()
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if reason.is_failure:

@@ -60,8 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     listen_port = _port_or_free(args.listen_port)
     config = parse_config(
         {
-            # amqtt speaks 3.1.1 only and never answers an MQTT 5 connect: no 5 s fallback wait
-            "mqtt": {"host": broker.host, "port": broker.port, "protocol": "3.1.1" if broker.kind == "amqtt" else "5"},
+            "mqtt": {"host": broker.host, "port": broker.port, "protocol": broker.protocol},
             "bridges": [{"host": sim.host, "port": sim.port, "token": DEMO_TOKEN, "token_mode": "encrypted"}],
             "server": {"host": "127.0.0.1", "port": listen_port},
         },
