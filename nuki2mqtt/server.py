@@ -14,9 +14,10 @@ import threading
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Protocol
 
+from nuki2mqtt.http_server import HttpServer
 from nuki2mqtt.network import normalize_address
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,14 +44,9 @@ class ListenerApi(Protocol):
     def health(self) -> tuple[int, dict[str, Any]]: ...
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(HttpServer):
     def __init__(self, address: tuple[str, int], api: ListenerApi) -> None:
         self.api = api
-        if ":" in address[0]:  # an IPv6 address such as "::" (the stdlib server is IPv4 only)
-            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import socketserver
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+from nuki2mqtt.http_server import HttpServer
 from nuki2mqtt.simulator.reply import Reply
 
 #: Answers a request: (method, path with query, perf_counter() at accept or None) -> Reply.
@@ -28,29 +27,19 @@ def _redact(text: str) -> str:
     return _REDACT_RE.sub(r"\1***", text)
 
 
-class Server(ThreadingHTTPServer):
+class Server(HttpServer):
     """Threads per request so a second concurrent request arrives and can be refused."""
 
-    daemon_threads = True
     block_on_close = False  # a /auth waiting for the button must not hold up go_down()
-    allow_reuse_address = True  # come_back() binds the same port right after go_down()
+    # allow_reuse_address (HttpServer): come_back() binds the same port right after go_down()
     request_queue_size = 16
 
     def __init__(self, address: tuple[str, int], answer: Answer, now: Callable[[], float]) -> None:
         """``answer`` decides every reply; ``now`` is the bridge's clock, for the Date header."""
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         self.answer = answer
         self.now = now
         self.arrivals: dict[int, float] = {}  # id(connection) -> perf_counter() at accept
         super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         # The moment a request reaches the bridge, before our thread and parsing cost anything:
